@@ -1,0 +1,732 @@
+"""The parameter schema, and how YAML files become one validated scenario.
+
+A scenario is built in layers, as PyPSA-Eur builds its configs: ``params/base.yaml``
+holds every model input; a stance file (``params/stances/NAME.yaml``) or a stance path
+(``params/paths/NAME.yaml`` with the stance files it names) adds Beijing's levers; and
+``--set KEY=VALUE`` overrides come last. The layers are merged first, then the merged
+tree is validated once by the pydantic models below. Any error names the file that set
+the bad key, the dotted key, the value and what was expected.
+
+In the EMA Workbench's words: the parameters under ``demand``, ``us``, ``supply``,
+``money`` and ``domestic`` are uncertainties (what we do not know); a stance's levers
+are what Beijing chooses; the model's metrics are the outcomes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from h200cast.distributions import EvidenceId, Spec
+from h200cast.errors import InputError
+
+STANCES: tuple[str, ...] = (
+    "customs_ban",
+    "rd_exemption",
+    "necessity_only",
+    "domestic_quota",
+    "selective_approval",
+    "open_market",
+)
+"""Beijing's stances. ``customs_ban`` is the strictest and ``open_market`` the loosest; the four
+between limit purchases in different ways and are not ordered among themselves."""
+
+StanceName = Literal[
+    "customs_ban",
+    "rd_exemption",
+    "necessity_only",
+    "domestic_quota",
+    "selective_approval",
+    "open_market",
+]
+MonthStr = Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="a month, YYYY-MM")]
+
+
+# --- parameter domains ----------------------------------------------------------------
+
+
+def _domain(lo: float, hi: float, what: str) -> Callable[[Any], Any]:
+    def check(spec: Any) -> Any:
+        s_lo, s_hi = spec.bounds()
+        if s_lo < lo or s_hi > hi:
+            bad = {k: v for k, v in spec.numbers().items() if k in ("value", "low", "mode", "high")}
+            shown = ", ".join(f"{k}={v:g}" for k, v in bad.items())
+            raise ValueError(f"expected {what}, got {shown}")
+        return spec
+
+    return check
+
+
+def _param(lo: float, hi: float, what: str, description: str) -> Any:
+    return Annotated[
+        Spec,
+        AfterValidator(_domain(lo, hi, what)),
+        Field(description=f"{description} ({what})", json_schema_extra={"x-domain": [lo, hi]}),
+    ]
+
+
+INF = float("inf")
+
+
+def Share(d: str) -> Any:
+    return _param(0.0, 1.0, "a share in [0, 1]", d)
+
+
+def NonNeg(d: str) -> Any:
+    return _param(0.0, INF, "a value >= 0", d)
+
+
+def Positive(d: str) -> Any:
+    return _param(1e-12, INF, "a value > 0", d)
+
+
+def Growth(d: str) -> Any:
+    return _param(-0.99, 10.0, "a yearly growth rate in [-0.99, 10]", d)
+
+
+def NonPos(d: str) -> Any:
+    return _param(-INF, 0.0, "a value <= 0", d)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- the schema -------------------------------------------------------------------------
+
+
+class Calendar(_Strict):
+    """The monthly time grid."""
+
+    start: MonthStr = Field(description="first month of the forecast")
+    horizon_months: int = Field(ge=1, le=240, description="number of monthly steps")
+
+
+class Sampling(_Strict):
+    """How the Monte Carlo draws are made."""
+
+    method: Literal["lhs", "random"] = Field(description="Latin hypercube or plain random")
+
+
+class Demand(_Strict):
+    """China's demand for H200s."""
+
+    order_book_units: NonNeg("H200s ordered by Chinese buyers at the start")
+    order_delivery_months: Positive("months over which buyers wanted the order book delivered")
+    new_orders_units_per_month: NonNeg("new H200 orders per month once the order book is delivered")
+    ai_spending_growth_per_year: Growth("growth of China's AI accelerator spending")
+    price_elasticity: NonPos("elasticity of H200 demand to its price")
+    reference_price_usd: Positive("price at which the order book was quoted")
+    backlog_persistence: Share("share of unmet demand still on order the next month")
+    lost_to_domestic_share: Share(
+        "share of demand leaving the book that buys domestic chips instead"
+    )
+    grey_channel_share: Share("share of demand leaving the book that buys through grey channels")
+
+    @model_validator(mode="after")
+    def _split(self) -> Demand:
+        worst = self.lost_to_domestic_share.bounds()[1] + self.grey_channel_share.bounds()[1]
+        if worst > 1.0 + 1e-12:
+            raise ValueError(
+                "lost_to_domestic_share and grey_channel_share split the same lost demand: "
+                f"their upper bounds must add to at most 1, got {worst:g}"
+            )
+        return self
+
+
+class USRule(_Strict):
+    """Washington's side: licences, the volume cap, the fee, the chance of tightening."""
+
+    fee_rate: Share("US fee as a share of the sale value")
+    china_cap_share_of_us_volume: NonNeg("China volume allowed per unit shipped to US customers")
+    us_cumulative_units_before: NonNeg("H200s shipped to US customers before the forecast starts")
+    us_units_per_month: NonNeg("H200s shipped to US customers per month during the forecast")
+    licence_lag_months: NonNeg("months from the start until licences let shipments flow")
+    retighten_prob_per_month: Share(
+        "monthly chance that Washington stops H200 sales to China again"
+    )
+
+
+class Supply(_Strict):
+    """What Nvidia can ship."""
+
+    inventory_units: NonNeg("H200s (and GH200s) in stock at the start")
+    production_lead_months: NonNeg("months from the start until new production for China arrives")
+    production_units_per_month: NonNeg("new H200s made for China per month once production runs")
+    production_stop_month: int | None = Field(
+        default=None,
+        ge=0,
+        description="month index (0 = start) from which production for China stops; null = never",
+    )
+
+
+class Money(_Strict):
+    """Prices."""
+
+    price_usd: Positive("average selling price of one H200")
+
+
+class Domestic(_Strict):
+    """Domestic Chinese accelerators."""
+
+    reference_month: MonthStr = Field(description="month at which share_at_reference applies")
+    share_at_reference: Share(
+        "domestic share of China's new AI accelerator deployments at the reference month"
+    )
+    logit_speed_per_year: NonNeg("speed of the S-curve: yearly rise of the share's log-odds")
+    market_units_per_month: NonNeg(
+        "China's AI accelerator deployments per month at the reference month"
+    )
+    capacity_multiple_2026: NonNeg(
+        "domestic output in 2026 as a multiple of domestic deployments at the reference month"
+    )
+    capacity_growth_per_year: Growth(
+        "yearly growth of domestic output from 12 months after the reference month"
+    )
+
+
+class Beijing(_Strict):
+    """What Beijing allows under every stance."""
+
+    special_cases_share: Share(
+        "share of fresh demand allowed as special cases (university R&D) under any stance"
+    )
+
+
+class Approvals(_Strict):
+    """Batches of approved volume for named firms."""
+
+    initial_batch_units: NonNeg("volume approved in the first batch")
+    follow_on_batch_units: NonNeg("volume approved in each later batch")
+    follow_on_every_months: Positive("months between later batches")
+    conversion_per_month: Share(
+        "share of approved-but-unused volume that turns into orders each month"
+    )
+    eligible_share: Share(
+        "share of demand from firms eligible for approval (state-backed firms excluded)"
+    )
+
+
+class DomesticQuota(_Strict):
+    """A quota of domestic chips to buy before each H200."""
+
+    ratio: Positive("domestic chips to be bought per H200")
+    buyer_share: Share("share of domestic chip purchases made by firms that want H200s")
+
+
+class Stance(_Strict):
+    """One of Beijing's stances and its levers.
+
+    A lever set to null does not limit purchases. Special cases
+    (``beijing.special_cases_share``) are allowed under every stance.
+    """
+
+    name: StanceName
+    description: str
+    evidence: list[EvidenceId] = Field(min_length=1)
+    permitted_share: Share("share of demand Beijing lets firms buy outright") | None = None
+    domestic_quota: DomesticQuota | None = None
+    approvals: Approvals | None = None
+    substitution_push: NonNeg("multiplier on the S-curve's speed while the stance holds")
+
+
+class PathStep(_Strict):
+    """From a date on, a stance holds."""
+
+    start: dt.date = Field(description="first day the stance holds")
+    stance: StanceName
+    evidence: list[EvidenceId] = Field(default_factory=list)
+    assumption: str | None = None
+
+    @model_validator(mode="after")
+    def _cited(self) -> PathStep:
+        if not self.evidence and not self.assumption:
+            raise ValueError("needs `evidence: [ids]` or `assumption: <reason>`")
+        return self
+
+
+class StancePath(_Strict):
+    """Stances that change at dates; the last one holds to the end."""
+
+    name: str = Field(pattern=r"^[a-z0-9_]+$")
+    description: str
+    steps: list[PathStep] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _sorted(self) -> StancePath:
+        dates = [s.start for s in self.steps]
+        if dates != sorted(dates) or len(set(dates)) != len(dates):
+            raise ValueError(
+                f"steps must have strictly increasing start dates, got {[str(d) for d in dates]}"
+            )
+        return self
+
+
+class BaseParams(_Strict):
+    """Everything in ``params/base.yaml``."""
+
+    calendar: Calendar
+    sampling: Sampling
+    demand: Demand
+    us: USRule
+    supply: Supply
+    money: Money
+    domestic: Domestic
+    beijing: Beijing
+
+
+class Scenario(BaseParams):
+    """A whole, validated scenario: base inputs, the stances in play and the stance path."""
+
+    stances: dict[StanceName, Stance]
+    path: StancePath
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Scenario:
+        for name, st in self.stances.items():
+            if st.name != name:
+                raise ValueError(f"stance file for {name!r} says name {st.name!r}")
+        missing = sorted({s.stance for s in self.path.steps} - set(self.stances))
+        if missing:
+            raise ValueError(f"path uses stances with no parameters: {missing}")
+        start = dt.date.fromisoformat(self.calendar.start + "-01")
+        if self.path.steps[0].start > start:
+            raise ValueError(
+                f"the first step starts {self.path.steps[0].start}, after the calendar start {start}: "
+                "say which stance holds from the start"
+            )
+        return self
+
+    def digest(self) -> str:
+        """SHA-256 of the resolved parameters, for manifests and caches."""
+        blob = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+# --- YAML loading, merging and overrides --------------------------------------------------
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A safe loader that rejects duplicate keys instead of keeping the last."""
+
+
+def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    seen: set = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r}", key_node.start_mark
+            )
+        seen.add(key)
+    return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def load_yaml(path: Path) -> dict[str, Any]:
+    """Read a YAML file that must hold a mapping."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError("file not found", file=path) from None
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror}", file=path) from None
+    try:
+        data = yaml.load(text, Loader=_UniqueKeyLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise InputError(f"malformed YAML: {where}{problem}", file=path) from None
+    if not isinstance(data, dict):
+        raise InputError(
+            f"expected a mapping of keys at the top level, got {type(data).__name__}", file=path
+        )
+    return data
+
+
+@dataclass
+class Layers:
+    """A merged parameter tree and, for each key, the file (or flag) that set it."""
+
+    tree: dict[str, Any] = field(default_factory=dict)
+    origin: dict[tuple[str, ...], str] = field(default_factory=dict)
+
+    def merge(self, data: Mapping[str, Any], source: str, at: tuple[str, ...] = ()) -> None:
+        """Merge ``data`` into the tree at key path ``at``.
+
+        Mappings merge key by key, except a parameter spec carrying ``value`` or
+        ``dist``: it replaces the spec below it whole, so that a triangular never keeps
+        a stray ``mode`` when a layer above makes it uniform.
+        """
+        node = self.tree
+        for k in at:
+            node = node.setdefault(k, {})
+        self._merge_into(node, data, source, at)
+
+    def _merge_into(
+        self, node: dict, data: Mapping[str, Any], source: str, at: tuple[str, ...]
+    ) -> None:
+        for key, value in data.items():
+            key = str(key)
+            here = (*at, key)
+            if isinstance(value, dict) and isinstance(node.get(key), dict) and not _is_spec(value):
+                self._merge_into(node[key], value, source, here)
+            else:
+                node[key] = _plain(value)
+                self._forget_below(here)
+                self._record(here, value, source)
+
+    def _record(self, here: tuple[str, ...], value: Any, source: str) -> None:
+        self.origin[here] = source
+        if isinstance(value, dict):
+            for k, v in value.items():
+                self._record((*here, str(k)), v, source)
+
+    def _forget_below(self, here: tuple[str, ...]) -> None:
+        n = len(here)
+        for k in [k for k in self.origin if len(k) > n and k[:n] == here]:
+            del self.origin[k]
+
+    def source_of(self, loc: Iterable[Any]) -> str | None:
+        """The file that set ``loc``, or the nearest of its parents."""
+        loc = tuple(str(x) for x in loc)
+        for n in range(len(loc), 0, -1):
+            if loc[:n] in self.origin:
+                return self.origin[loc[:n]]
+        return None
+
+
+def _is_spec(d: Mapping[str, Any]) -> bool:
+    return "value" in d or "dist" in d
+
+
+def _plain(value: Any) -> Any:
+    """A deep copy of YAML data as plain dicts and lists."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def parse_override(text: str) -> tuple[tuple[str, ...], Any]:
+    """Split ``a.b.c=VALUE`` into its key path and the value read as a YAML scalar."""
+    key, sep, raw = text.partition("=")
+    keys = tuple(key.strip().split("."))
+    if not sep or not key.strip() or any(not k for k in keys):
+        raise InputError(
+            "expected KEY=VALUE with a dotted KEY, e.g. money.price_usd.value=30000",
+            key="--set",
+            value=text,
+        )
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else None
+    except yaml.YAMLError:
+        raise InputError("the value is not a YAML scalar", key=key, value=raw) from None
+    if isinstance(value, dict | list):
+        raise InputError(
+            "expected a scalar value (number, string, true/false or null)", key=key, value=raw
+        )
+    return keys, value
+
+
+_SPEC_FIELDS = {
+    "value",
+    "dist",
+    "low",
+    "mode",
+    "high",
+    "mean",
+    "sd",
+    "unit",
+    "evidence",
+    "assumption",
+    "note",
+}
+
+
+def apply_override(layers: Layers, keys: tuple[str, ...], value: Any) -> None:
+    """Apply one ``--set`` to the merged tree.
+
+    The key must already exist in the tree, except a field of a parameter spec (``mode``,
+    ``value`` ...). A scalar set on a whole parameter (``--set money.price_usd=30000``)
+    makes it a point value that keeps its unit and evidence.
+    """
+    dotted = ".".join(keys)
+    node: Any = layers.tree
+    for i, k in enumerate(keys[:-1]):
+        if not isinstance(node, dict) or k not in node:
+            raise InputError(_unknown(keys[: i + 1], node), key=dotted, file="--set")
+        node = node[k]
+    last = keys[-1]
+    if not isinstance(node, dict):
+        raise InputError(
+            f"{'.'.join(keys[:-1])} is a value, not a group of keys", key=dotted, file="--set"
+        )
+    target = node.get(last)
+    if isinstance(target, dict) and _is_spec(target):
+        point = {k: target[k] for k in ("unit", "evidence", "assumption", "note") if k in target}
+        point["value"] = value
+        node[last] = point
+        layers.origin[keys] = "--set"
+    elif last in node or (_is_spec(node) and last in _SPEC_FIELDS):
+        if _is_spec(node) and last in ("low", "mode", "high", "mean", "sd") and "value" in node:
+            raise InputError(
+                f"{'.'.join(keys[:-1])} is a point value; set it with {'.'.join(keys[:-1])}=X",
+                key=dotted,
+                file="--set",
+            )
+        node[last] = value
+        layers.origin[keys] = "--set"
+    else:
+        raise InputError(_unknown(keys, node), key=dotted, file="--set")
+
+
+def _unknown(keys: tuple[str, ...], node: Any) -> str:
+    known = sorted(node) if isinstance(node, dict) else []
+    shown = ", ".join(known[:20]) + (" ..." if len(known) > 20 else "")
+    return f"unknown key {keys[-1]!r}; expected one of: {shown}"
+
+
+# --- building a scenario -------------------------------------------------------------------
+
+
+def default_params_dir() -> Path:
+    """The ``params/`` folder of the checkout (or ``$H200CAST_PARAMS``)."""
+    import os
+
+    env = os.environ.get("H200CAST_PARAMS")
+    if env:
+        return Path(env)
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        if (parent / "params" / "base.yaml").is_file():
+            return parent / "params"
+    return Path.cwd() / "params"
+
+
+def available(params_dir: Path, kind: Literal["stances", "paths"]) -> list[str]:
+    """Names of the stance or path files in ``params_dir``."""
+    return sorted(p.stem for p in (params_dir / kind).glob("*.yaml"))
+
+
+def _named_file(params_dir: Path, kind: Literal["stances", "paths"], name: str) -> Path:
+    p = params_dir / kind / f"{name}.yaml"
+    if not p.is_file():
+        what = "stance" if kind == "stances" else "path"
+        raise InputError(
+            f"unknown {what}; expected one of: {', '.join(available(params_dir, kind)) or '(none)'}",
+            file=p,
+            key=what,
+            value=name,
+        )
+    return p
+
+
+def build_layers(
+    *,
+    stance: str | None = None,
+    path: str | None = None,
+    overrides: Iterable[str] = (),
+    params_dir: Path | None = None,
+    base_file: Path | None = None,
+) -> Layers:
+    """Merge base, stance or path, and overrides into one tree (not yet validated)."""
+    if (stance is None) == (path is None):
+        raise InputError("give exactly one of a stance or a path", key="--stance/--path")
+    params_dir = Path(params_dir) if params_dir else default_params_dir()
+    base_file = Path(base_file) if base_file else params_dir / "base.yaml"
+    layers = Layers()
+    layers.merge(load_yaml(base_file), str(base_file))
+    if stance is not None:
+        if stance not in STANCES:
+            raise InputError(
+                f"unknown stance; expected one of: {', '.join(STANCES)}", key="stance", value=stance
+            )
+        f = _named_file(params_dir, "stances", stance)
+        start = layers.tree.get("calendar", {}).get("start", "2026-01")
+        layers.merge(
+            {
+                "name": stance,
+                "description": f"{stance} throughout",
+                "steps": [
+                    {
+                        "start": f"{start}-01",
+                        "stance": stance,
+                        "assumption": "one stance for the whole horizon",
+                    }
+                ],
+            },
+            "--stance",
+            ("path",),
+        )
+        names = [stance]
+    else:
+        f = _named_file(params_dir, "paths", path)
+        data = load_yaml(f)
+        layers.merge(data, str(f), ("path",))
+        steps = data.get("steps") if isinstance(data.get("steps"), list) else []
+        names = sorted(
+            {
+                s.get("stance")
+                for s in steps
+                if isinstance(s, dict) and isinstance(s.get("stance"), str)
+            }
+        )
+    for name in names:
+        if name not in STANCES:
+            continue  # reported by validation with the path file named
+        sf = _named_file(params_dir, "stances", name)
+        layers.merge(load_yaml(sf), str(sf), ("stances", name))
+    for text in overrides:
+        apply_override(layers, *parse_override(text))
+    return layers
+
+
+def validate(layers: Layers, model: type[BaseModel] = Scenario) -> Any:
+    """Validate a merged tree; errors become one :class:`InputError`."""
+    try:
+        return model.model_validate(layers.tree)
+    except ValidationError as exc:
+        raise _input_error(exc, layers) from None
+
+
+def _input_error(exc: ValidationError, layers: Layers) -> InputError:
+    errors = exc.errors(include_url=False)
+    first = errors[0]
+    loc = [p for p in first["loc"] if not (isinstance(p, str) and p in _TAGS)]
+    msg = first["msg"].removeprefix("Value error, ")
+    if first["type"] == "extra_forbidden":
+        msg = "unknown key (not in the schema; check the spelling or see params/schema.json)"
+    elif first["type"] == "missing":
+        msg = "missing key"
+    more = len(errors) - 1
+    if more:
+        msg += f" (and {more} more problem{'s' if more > 1 else ''})"
+    value = first.get("input", ...)
+    if isinstance(value, dict | list) or first["type"] == "missing":
+        value = ...
+    return InputError(
+        msg, file=layers.source_of(loc), key=".".join(map(str, loc)) or None, value=value
+    )
+
+
+_TAGS = {"point", "triangular", "uniform", "lognormal", "truncnormal"}
+
+
+def check_evidence(scenario: BaseModel, known: set[str], layers: Layers | None = None) -> None:
+    """Fail when a parameter cites an evidence id that ``data/evidence/facts.csv`` lacks."""
+    for loc, ids in _cited(scenario.model_dump(mode="python")):
+        bad = [i for i in ids if i not in known]
+        if bad:
+            raise InputError(
+                "cites evidence ids not in data/evidence/facts.csv",
+                file=layers.source_of(loc) if layers else None,
+                key=".".join(loc),
+                value=bad,
+            )
+
+
+def _cited(tree: Any, at: tuple[str, ...] = ()) -> Iterable[tuple[tuple[str, ...], list[str]]]:
+    if isinstance(tree, dict):
+        if isinstance(tree.get("evidence"), list):
+            yield (*at, "evidence"), tree["evidence"]
+        for k, v in tree.items():
+            yield from _cited(v, (*at, str(k)))
+    elif isinstance(tree, list):
+        for i, v in enumerate(tree):
+            yield from _cited(v, (*at, str(i)))
+
+
+def load_scenario(
+    *,
+    stance: str | None = None,
+    path: str | None = None,
+    overrides: Iterable[str] = (),
+    params_dir: Path | None = None,
+    base_file: Path | None = None,
+    evidence_ids: set[str] | None = None,
+) -> Scenario:
+    """Build, validate and evidence-check a scenario from the parameter files.
+
+    Parameters
+    ----------
+    stance, path
+        Exactly one: a stance name (``params/stances/NAME.yaml``) held throughout, or a
+        stance path (``params/paths/NAME.yaml``).
+    overrides
+        ``KEY=VALUE`` strings, applied after the files.
+    params_dir
+        The parameter folder; by default the checkout's ``params/``.
+    base_file
+        A base file other than ``params_dir/base.yaml``.
+    evidence_ids
+        Known evidence ids; by default read from ``data/evidence/facts.csv``.
+    """
+    layers = build_layers(
+        stance=stance, path=path, overrides=overrides, params_dir=params_dir, base_file=base_file
+    )
+    scenario = validate(layers)
+    if evidence_ids is None:
+        from h200cast.evidence import fact_ids
+
+        evidence_ids = fact_ids()
+    check_evidence(scenario, evidence_ids, layers)
+    return scenario
+
+
+def check_file(file: Path, evidence_ids: set[str] | None = None) -> str:
+    """Validate one parameter file on its own; return what kind of file it is."""
+    file = Path(file)
+    data = load_yaml(file)
+    if "steps" in data:
+        kind, model = "path", StancePath
+    elif "substitution_push" in data or file.parent.name == "stances":
+        kind, model = "stance", Stance
+    else:
+        kind, model = "base", BaseParams
+    layers = Layers()
+    layers.merge(data, str(file))
+    obj = validate(layers, model)
+    if kind == "stance" and obj.name != file.stem:
+        raise InputError(
+            f"expected the name to match the file name {file.stem!r}",
+            file=file,
+            key="name",
+            value=obj.name,
+        )
+    if evidence_ids is None:
+        from h200cast.evidence import fact_ids
+
+        evidence_ids = fact_ids()
+    check_evidence(obj, evidence_ids, layers)
+    return kind
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of a resolved scenario (``params/schema.json``)."""
+    schema = Scenario.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "https://h200cast.invalid/params/schema.json"
+    return schema
+
+
+def flatten(tree: Mapping[str, Any], at: tuple[str, ...] = ()) -> Iterable[tuple[str, Any]]:
+    """(dotted key, leaf) pairs; a parameter spec counts as one leaf."""
+    for k, v in tree.items():
+        here = (*at, str(k))
+        if isinstance(v, dict) and not _is_spec(v):
+            yield from flatten(v, here)
+        else:
+            yield ".".join(here), v

@@ -1,0 +1,159 @@
+"""One model run end to end: resolve the scenario, simulate, summarise, write.
+
+This is the API that the CLI, the notebooks and the report share, so that each of
+them runs the model the same way.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from h200cast import __version__
+from h200cast.atomic import atomic_dir
+from h200cast.metrics import BY_NAME, STATS, summarize, values
+from h200cast.model import VARIABLES, Paths, simulate
+from h200cast.params import Scenario, load_scenario
+
+
+@dataclass
+class Result:
+    """A scenario, its monthly paths and its metrics."""
+
+    scenario: Scenario
+    paths: Paths
+    stance: str | None
+    path: str | None
+    draws: int
+    seed: int
+    point: bool
+
+    @property
+    def label(self) -> str:
+        """The stance or path name."""
+        return self.stance or self.path or "?"
+
+    @cached_property
+    def values(self) -> dict[str, np.ndarray]:
+        """Each metric for each draw."""
+        return values(self.paths)
+
+    @cached_property
+    def summary(self) -> dict[str, dict[str, float]]:
+        """P5 / P50 / P95 / mean of each metric."""
+        return summarize(self.values)
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``run --json`` object."""
+        return {
+            "stance": self.stance,
+            "path": self.path,
+            "draws": self.draws,
+            "seed": self.seed,
+            "point": self.point,
+            "params_sha256": self.scenario.digest(),
+            "metrics": self.summary,
+        }
+
+    def manifest(self) -> dict[str, Any]:
+        """What produced these results; no clock time, so that reruns are byte-identical."""
+        return {
+            "package": "h200cast",
+            "version": __version__,
+            "stance": self.stance,
+            "path": self.path,
+            "draws": self.draws,
+            "seed": self.seed,
+            "point": self.point,
+            "sampling": self.scenario.sampling.method,
+            "params_sha256": self.scenario.digest(),
+            "files": ["paths.parquet", "summary.csv", "scenario.yaml", "manifest.json"],
+        }
+
+    def write(self, out_dir: Path) -> Path:
+        """Write paths, summary, resolved parameters and manifest, all or nothing."""
+        import yaml
+
+        with atomic_dir(Path(out_dir)) as tmp:
+            write_paths_parquet(self.paths, tmp / "paths.parquet")
+            (tmp / "summary.csv").write_text(summary_csv([self]), encoding="utf-8")
+            (tmp / "scenario.yaml").write_text(
+                yaml.safe_dump(
+                    self.scenario.model_dump(mode="json"), sort_keys=False, allow_unicode=True
+                ),
+                encoding="utf-8",
+            )
+            (tmp / "manifest.json").write_text(
+                json.dumps(self.manifest(), indent=2) + "\n", encoding="utf-8"
+            )
+        return Path(out_dir)
+
+
+def summary_csv(results: Iterable[Result]) -> str:
+    """``summary.csv``: one row per run and metric, floats written exactly (``repr``)."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["run", "metric", "unit", *STATS, "description"])
+    for res in results:
+        for name, stats in res.summary.items():
+            m = BY_NAME[name]
+            w.writerow([res.label, name, m.unit, *(repr(stats[s]) for s in STATS), m.description])
+    return buf.getvalue()
+
+
+def write_paths_parquet(paths: Paths, file: Path) -> None:
+    """Monthly paths as a wide table: one row per draw and month, one column per variable."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    D, T = paths.n_draws, paths.n_months
+    cols: dict[str, Any] = {
+        "draw": pa.array(np.repeat(np.arange(D, dtype=np.int32), T)),
+        "month": pa.array(np.tile(np.array(paths.months), D)).dictionary_encode(),
+    }
+    for name in VARIABLES:
+        cols[name] = pa.array(np.ascontiguousarray(paths[name]).reshape(-1))
+    table = pa.table(cols)
+    meta = {f"unit.{k}": u for k, (u, _) in VARIABLES.items()}
+    table = table.replace_schema_metadata({**{k.encode(): v.encode() for k, v in meta.items()}})
+    pq.write_table(table, file, compression="zstd")
+
+
+def run(
+    *,
+    stance: str | None = None,
+    path: str | None = None,
+    overrides: Iterable[str] = (),
+    draws: int = 1000,
+    seed: int = 20260131,
+    point: bool = False,
+    params_dir: Path | None = None,
+) -> Result:
+    """Resolve a stance (or path) with overrides, and run the model.
+
+    Parameters
+    ----------
+    stance, path
+        Exactly one: a stance name held throughout, or a stance path's name.
+    overrides
+        ``KEY=VALUE`` strings (dotted keys as in ``h200cast params show --json``).
+    draws, seed
+        Monte Carlo draws and the seed of every sampling stream.
+    point
+        One run with every parameter at its central value.
+    params_dir
+        Parameter folder, by default the checkout's ``params/``.
+    """
+    scenario = load_scenario(
+        stance=stance, path=path, overrides=tuple(overrides), params_dir=params_dir
+    )
+    paths = simulate(scenario, draws=draws, seed=seed, point=point)
+    return Result(scenario, paths, stance, path, 1 if point else draws, seed, point)

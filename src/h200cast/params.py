@@ -15,15 +15,25 @@ are what Beijing chooses; the model's metrics are the outcomes.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import hashlib
 import json
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from h200cast.distributions import EvidenceId, Spec
 from h200cast.errors import InputError
@@ -185,8 +195,8 @@ class Domestic(_Strict):
     market_units_per_month: NonNeg(
         "China's AI accelerator deployments per month at the reference month"
     )
-    capacity_multiple_2026: NonNeg(
-        "domestic output in 2026 as a multiple of domestic deployments at the reference month"
+    capacity_multiple_2026: Positive(
+        "domestic output 12 months after the reference month, as a multiple of domestic deployments at it"
     )
     capacity_growth_per_year: Growth(
         "yearly growth of domestic output from 12 months after the reference month"
@@ -260,14 +270,15 @@ class StancePath(_Strict):
     description: str
     steps: list[PathStep] = Field(min_length=1)
 
-    @model_validator(mode="after")
-    def _sorted(self) -> StancePath:
-        dates = [s.start for s in self.steps]
+    @field_validator("steps")
+    @classmethod
+    def _sorted(cls, steps: list[PathStep]) -> list[PathStep]:
+        dates = [s.start for s in steps]
         if dates != sorted(dates) or len(set(dates)) != len(dates):
             raise ValueError(
-                f"steps must have strictly increasing start dates, got {[str(d) for d in dates]}"
+                f"expected strictly increasing start dates, got {[str(d) for d in dates]}"
             )
-        return self
+        return steps
 
 
 class BaseParams(_Strict):
@@ -388,7 +399,7 @@ class Layers:
                 self._record(here, value, source)
 
     def _record(self, here: tuple[str, ...], value: Any, source: str) -> None:
-        self.origin[here] = source
+        self.set_origin(here, source)
         if isinstance(value, dict):
             for k, v in value.items():
                 self._record((*here, str(k)), v, source)
@@ -398,12 +409,24 @@ class Layers:
         for k in [k for k in self.origin if len(k) > n and k[:n] == here]:
             del self.origin[k]
 
+    def set_origin(self, key: tuple[str, ...], source: str) -> None:
+        """Record that ``source`` set ``key`` last (``origin`` is kept in order of setting)."""
+        self.origin.pop(key, None)
+        self.origin[key] = source
+
     def source_of(self, loc: Iterable[Any]) -> str | None:
-        """The file that set ``loc``, or the nearest of its parents."""
+        """The file (or flag) most likely to blame for a problem at ``loc``.
+
+        That is whichever layer set ``loc``, one of its parents or one of its children
+        last: a ``--set`` on ``a.b.high`` is blamed for a bad ``a.b``, and a problem
+        found at a group (``path``) is blamed on the file that filled it.
+        """
         loc = tuple(str(x) for x in loc)
-        for n in range(len(loc), 0, -1):
-            if loc[:n] in self.origin:
-                return self.origin[loc[:n]]
+        n = len(loc)
+        for key in reversed(self.origin):
+            m = min(n, len(key))
+            if key[:m] == loc[:m]:
+                return self.origin[key]
         return None
 
 
@@ -438,7 +461,12 @@ def parse_override(text: str) -> tuple[tuple[str, ...], Any]:
         raise InputError(
             "expected a scalar value (number, string, true/false or null)", key=key, value=raw
         )
+    if isinstance(value, str) and _NUMBER.match(value.strip()):
+        value = float(value)  # YAML 1.1 reads 2.5e6 (no sign in the exponent) as a string
     return keys, value
+
+
+_NUMBER = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
 
 
 _SPEC_FIELDS = {
@@ -479,7 +507,7 @@ def apply_override(layers: Layers, keys: tuple[str, ...], value: Any) -> None:
         point = {k: target[k] for k in ("unit", "evidence", "assumption", "note") if k in target}
         point["value"] = value
         node[last] = point
-        layers.origin[keys] = "--set"
+        layers.set_origin(keys, "--set")
     elif last in node or (_is_spec(node) and last in _SPEC_FIELDS):
         if _is_spec(node) and last in ("low", "mode", "high", "mean", "sd") and "value" in node:
             raise InputError(
@@ -488,7 +516,7 @@ def apply_override(layers: Layers, keys: tuple[str, ...], value: Any) -> None:
                 file="--set",
             )
         node[last] = value
-        layers.origin[keys] = "--set"
+        layers.set_origin(keys, "--set")
     else:
         raise InputError(_unknown(keys, node), key=dotted, file="--set")
 
@@ -588,7 +616,15 @@ def build_layers(
         if name not in STANCES:
             continue  # reported by validation with the path file named
         sf = _named_file(params_dir, "stances", name)
-        layers.merge(load_yaml(sf), str(sf), ("stances", name))
+        data = load_yaml(sf)
+        if data.get("name", name) != name:
+            raise InputError(
+                f"expected the name to match the file name {name!r}",
+                file=sf,
+                key="name",
+                value=data.get("name"),
+            )
+        layers.merge(data, str(sf), ("stances", name))
     for text in overrides:
         apply_override(layers, *parse_override(text))
     return layers
@@ -603,12 +639,24 @@ def validate(layers: Layers, model: type[BaseModel] = Scenario) -> Any:
 
 
 def _input_error(exc: ValidationError, layers: Layers) -> InputError:
-    errors = exc.errors(include_url=False)
+    # an unknown key is the likeliest cause of a "missing" sibling (a misspelling), so say it first
+    rank = {"extra_forbidden": 0, "missing": 2}
+    errors = sorted(exc.errors(include_url=False), key=lambda e: rank.get(e["type"], 1))
     first = errors[0]
-    loc = [p for p in first["loc"] if not (isinstance(p, str) and p in _TAGS)]
+    loc = _clean(first["loc"])
     msg = first["msg"].removeprefix("Value error, ")
     if first["type"] == "extra_forbidden":
-        msg = "unknown key (not in the schema; check the spelling or see params/schema.json)"
+        missing = [
+            e["loc"][-1]
+            for e in errors
+            if e["type"] == "missing" and _clean(e["loc"])[:-1] == loc[:-1]
+        ]
+        close = difflib.get_close_matches(str(loc[-1]), [str(m) for m in missing], n=1)
+        msg = (
+            f"unknown key; did you mean {close[0]!r}?"
+            if close
+            else ("unknown key (not in the schema; check the spelling or see params/schema.json)")
+        )
     elif first["type"] == "missing":
         msg = "missing key"
     more = len(errors) - 1
@@ -620,6 +668,11 @@ def _input_error(exc: ValidationError, layers: Layers) -> InputError:
     return InputError(
         msg, file=layers.source_of(loc), key=".".join(map(str, loc)) or None, value=value
     )
+
+
+def _clean(loc: Iterable[Any]) -> list[Any]:
+    """An error location without pydantic's union tags."""
+    return [p for p in loc if not (isinstance(p, str) and p in _TAGS)]
 
 
 _TAGS = {"point", "triangular", "uniform", "lognormal", "truncnormal"}

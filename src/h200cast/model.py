@@ -197,7 +197,7 @@ def us_open(v: Getter, t: Any) -> np.ndarray:
     """1 until Washington re-tightens (a geometric month drawn per draw), then 0."""
     h = np.minimum(v("us.retighten_prob_per_month"), 1.0 - 1e-12)
     u = v("event.us_retighten")
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # h -> 0 means never
         at = np.where(h > 0, np.floor(np.log1p(-u) / np.log1p(-h)), np.inf)
     return (t < at).astype(float)
 
@@ -403,7 +403,7 @@ def _advance(paths: Paths, levers: list[_StanceLevers]) -> None:
         avail = stock + production(v, ti, k)
         ship = np.minimum(np.minimum(np.minimum(dem, permit), us), avail)
         for lv, p in parts:
-            lv.use(ship, W[i, lv.col] * p, permit)
+            lv.use(ship, W[i, lv.col], p, permit)
         backlog = persistence * (dem - ship)
         stock = avail - ship
         shipped = shipped + ship
@@ -481,16 +481,17 @@ class _StanceLevers:
             self.granted = own
         return np.maximum(own, floor)
 
-    def use(self, shipped: np.ndarray, mine: np.ndarray, permit: np.ndarray) -> None:
+    def use(self, shipped: np.ndarray, weight: float, mine: np.ndarray, permit: np.ndarray) -> None:
         """Take this stance's part of the month's shipments out of its approval pool.
 
-        Shipments count against approvals first, and only up to what the approvals
-        granted this month; the rest passed as special cases.
+        ``weight`` is the share of the month under this stance and ``mine`` what the stance
+        permitted; shipments count against approvals first, and only up to what the
+        approvals granted in this stance's part of the month; the rest passed as special cases.
         """
         if self.pool is None:
             return
-        part = np.divide(mine, permit, out=np.zeros_like(permit), where=permit > 0)
-        self.pool = np.maximum(self.pool - np.minimum(shipped * part, self.granted), 0.0)
+        part = np.divide(weight * mine, permit, out=np.zeros_like(permit), where=permit > 0)
+        self.pool = np.maximum(self.pool - np.minimum(shipped * part, weight * self.granted), 0.0)
 
 
 def approval_batches(d: Draws, key: str, w: np.ndarray) -> np.ndarray:
@@ -508,7 +509,7 @@ def approval_batches(d: Draws, key: str, w: np.ndarray) -> np.ndarray:
     t = np.arange(T, dtype=float)[None, :]
     since = t - first
     count = np.where(since >= 0, np.floor(since / d.col(f"{key}.follow_on_every_months")), -1.0)
-    new_round = np.diff(count, axis=1, prepend=-1.0) > 0
+    rounds = np.diff(count, axis=1, prepend=-1.0)  # later rounds falling in each month (can be > 1)
     batches += np.where(t == first, d.col(f"{key}.initial_batch_units"), 0.0)
-    batches += np.where((t > first) & new_round, d.col(f"{key}.follow_on_batch_units"), 0.0)
+    batches += np.where(t > first, rounds * d.col(f"{key}.follow_on_batch_units"), 0.0)
     return batches

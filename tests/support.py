@@ -1,0 +1,21 @@
+"""Helpers shared by test modules (imported as ``support``; pytest puts tests/ on the path)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from h200cast.params import Scenario, load_scenario
+
+ROOT = Path(__file__).resolve().parents[1]
+
+_CACHE: dict[tuple, Scenario] = {}
+
+
+def scenario(
+    stance: str | None = None, path: str | None = None, overrides: tuple[str, ...] = ()
+) -> Scenario:
+    """A validated scenario from the committed parameter files (cached per arguments)."""
+    key = (stance, path, overrides)
+    if key not in _CACHE:
+        _CACHE[key] = load_scenario(stance=stance, path=path, overrides=overrides)
+    return _CACHE[key]

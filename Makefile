@@ -1,0 +1,66 @@
+# h200cast: `make report` builds the default report, `make test` runs every check.
+# Each target sets up its own environment on first use (a venv from uv.lock, made with
+# uv, which is itself bootstrapped with the machine's python3) and is fast afterwards.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+LAB_VENV := .venv-lab
+STAMP := $(VENV)/.synced
+LAB_STAMP := $(LAB_VENV)/.synced
+BIN := $(VENV)/bin
+
+export UV_PYTHON_DOWNLOADS := never
+export UV_LINK_MODE := copy
+export UV_NO_PROGRESS := 1
+# keep Jupyter's and IPython's state inside the checkout
+export JUPYTER_CONFIG_DIR := $(CURDIR)/.jupyter/config
+export JUPYTER_DATA_DIR := $(CURDIR)/.jupyter/data
+export JUPYTER_RUNTIME_DIR := $(CURDIR)/.jupyter/runtime
+export IPYTHONDIR := $(CURDIR)/.ipython
+
+.PHONY: report test lint lab bench schema env clean
+
+report: $(STAMP)  ## run every stance and path; write reports/latest/ and print the table
+	$(BIN)/h200cast report --out reports/latest
+
+test: $(STAMP)  ## lint, schema drift, evidence, and the test suite
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/h200cast params schema --check
+	$(BIN)/h200cast evidence check
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+bench: $(STAMP)  ## time the engine and the CLI (figures go in the README)
+	$(BIN)/python benchmarks/bench_model.py
+
+schema: $(STAMP)  ## regenerate params/schema.json from the pydantic models
+	$(BIN)/h200cast params schema --write
+
+lab: $(LAB_STAMP)  ## JupyterLab, in its own environment with the `lab` extra
+	$(LAB_VENV)/bin/jupyter lab notebooks/
+
+env: $(STAMP)
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(STAMP): pyproject.toml uv.lock | $(UV)
+	$(UV) sync --locked --python $(PYTHON) --quiet
+	touch $@
+
+$(LAB_STAMP): pyproject.toml uv.lock | $(UV)
+	UV_PROJECT_ENVIRONMENT=$(LAB_VENV) $(UV) sync --locked --extra lab --python $(PYTHON) --quiet
+	touch $@
+
+clean:
+	rm -rf $(VENV) $(LAB_VENV) $(TOOLS) .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,119 @@
+"""Time the model engine and the CLI; print a Markdown table for the README.
+
+Measures, on this machine:
+* the engine (``simulate``) at 100,000 draws x 36 months for one stance: the first call
+  in a fresh process (what a CLI run pays, including first-touch of its memory) and the
+  best of several calls in one process (steady state);
+* the metrics summary on those paths;
+* Python's start-up, and ``h200cast run --json`` end to end at 1,000 and 100,000 draws.
+
+Fresh-process figures are medians over several processes: first-touch memory costs on
+virtual machines vary from run to run.
+
+Usage: ``python benchmarks/bench_model.py [--repeat N]`` (``make bench``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+
+ENGINE = """
+import json, time
+from h200cast.params import load_scenario
+from h200cast.model import simulate
+from h200cast.metrics import values, summarize
+sc = load_scenario({kind}={name!r})
+t0 = time.perf_counter(); p = simulate(sc, draws={draws}, seed=1); t1 = time.perf_counter()
+summarize(values(p)); t2 = time.perf_counter()
+warm = []
+for _ in range({warm}):
+    a = time.perf_counter(); simulate(sc, draws={draws}, seed=1); warm.append(time.perf_counter() - a)
+print(json.dumps({{"first": t1 - t0, "metrics": t2 - t1, "warm": min(warm) if warm else None}}))
+"""
+
+
+def _py(code: str) -> dict:
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)
+
+
+def _wall(cmd: list[str]) -> float:
+    t = time.perf_counter()
+    subprocess.run(cmd, capture_output=True, check=True)
+    return time.perf_counter() - t
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeat", type=int, default=5, help="fresh processes per figure (default 5)")
+    ap.add_argument("--draws", type=int, default=100_000)
+    args = ap.parse_args()
+    rows = []
+    for kind, name in (
+        ("stance", "open_market"),
+        ("stance", "selective_approval"),
+        ("path", "as_reported_2026_01"),
+    ):
+        runs = [
+            _py(ENGINE.format(kind=kind, name=name, draws=args.draws, warm=3 if i == 0 else 0))
+            for i in range(args.repeat)
+        ]
+        first = statistics.median(r["first"] for r in runs)
+        worst = max(r["first"] for r in runs)
+        metrics = statistics.median(r["metrics"] for r in runs)
+        rows.append(
+            (
+                f"engine, {kind} {name}, {args.draws:,} draws x 36 months: first call (median / worst of "
+                f"{args.repeat} processes)",
+                f"{first:.2f} s / {worst:.2f} s",
+            )
+        )
+        rows.append(
+            (
+                f"engine, {kind} {name}: steady state (best of 3 in one process)",
+                f"{runs[0]['warm']:.2f} s",
+            )
+        )
+        rows.append((f"metrics summary on those paths, {name}", f"{metrics:.2f} s"))
+    startup = statistics.median(_wall([sys.executable, "-c", "pass"]) for _ in range(args.repeat))
+    rows.append(("Python start-up (`python -c pass`)", f"{startup:.2f} s"))
+    imp = statistics.median(
+        _wall([sys.executable, "-c", "import h200cast.results"]) for _ in range(args.repeat)
+    )
+    rows.append(
+        (
+            "start-up + `import h200cast.results` (numpy, pydantic, yaml; no pandas, no scipy)",
+            f"{imp:.2f} s",
+        )
+    )
+    for draws in (1000, args.draws):
+        cmd = [
+            sys.executable,
+            "-m",
+            "h200cast",
+            "run",
+            "--stance",
+            "selective_approval",
+            "--json",
+            "--draws",
+            str(draws),
+        ]
+        wall = statistics.median(_wall(cmd) for _ in range(args.repeat))
+        rows.append(
+            (
+                f"`h200cast run --stance selective_approval --json --draws {draws:,}` end to end",
+                f"{wall:.2f} s",
+            )
+        )
+    print("| what | time |\n|---|---|")
+    for what, t in rows:
+        print(f"| {what} | {t} |")
+
+
+if __name__ == "__main__":
+    main()

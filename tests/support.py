@@ -12,10 +12,15 @@ _CACHE: dict[tuple, Scenario] = {}
 
 
 def scenario(
-    stance: str | None = None, path: str | None = None, overrides: tuple[str, ...] = ()
+    stance: str | None = None,
+    path: str | None = None,
+    overrides: tuple[str, ...] = (),
+    switching: str | None = None,
 ) -> Scenario:
     """A validated scenario from the committed parameter files (cached per arguments)."""
-    key = (stance, path, overrides)
+    key = (stance, path, overrides, switching)
     if key not in _CACHE:
-        _CACHE[key] = load_scenario(stance=stance, path=path, overrides=overrides)
+        _CACHE[key] = load_scenario(
+            stance=stance, path=path, switching=switching, overrides=overrides
+        )
     return _CACHE[key]

@@ -478,7 +478,7 @@ def test_usage_error_missing_stance_or_path(capsys):
     assert exc.value.code == 2
     out, err = capsys.readouterr()
     assert "Traceback" not in out + err
-    assert "one of the arguments --stance --path is required" in err
+    assert "one of the arguments --stance --path --switching is required" in err
 
 
 # --- the fixture is sound -------------------------------------------------------------------------

@@ -54,6 +54,11 @@ def _scenario_args(p: argparse.ArgumentParser) -> None:
         "--stance", metavar="NAME", help="a stance held throughout (params/stances/NAME.yaml)"
     )
     g.add_argument("--path", metavar="NAME", help="a stance path (params/paths/NAME.yaml)")
+    g.add_argument(
+        "--switching",
+        metavar="NAME",
+        help="Beijing's stance as a Markov chain (params/switching/NAME.yaml), sampled per draw",
+    )
     p.add_argument(
         "--set",
         dest="overrides",
@@ -167,11 +172,12 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from h200cast.results import run
-    from h200cast.tables import metrics_table
+    from h200cast.tables import metrics_table, stance_table
 
     res = run(
         stance=args.stance,
         path=args.path,
+        switching=args.switching,
         overrides=args.overrides,
         draws=args.draws,
         seed=args.seed,
@@ -183,7 +189,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(res.to_json(), indent=2))
     else:
-        what = f"stance {res.stance}" if res.stance else f"path {res.path}"
+        what = (
+            f"stance {res.stance}"
+            if res.stance
+            else f"path {res.path}"
+            if res.path
+            else f"switching chain {res.switching}"
+        )
         draws = (
             "point estimate (central values)"
             if res.point
@@ -194,6 +206,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
             f"from {res.scenario.calendar.start}"
         )
         print(metrics_table(res.summary))
+        if res.switching:
+            print("\nshare of draws in each stance:")
+            print(stance_table(res.stance_shares()))
         if args.out:
             print(f"\nwrote {args.out}/ (paths.parquet, summary.csv, scenario.yaml, manifest.json)")
     return 0
@@ -213,7 +228,11 @@ def _cmd_params_show(args: argparse.Namespace) -> int:
     from h200cast.params import load_scenario
 
     sc = load_scenario(
-        stance=args.stance, path=args.path, overrides=args.overrides, params_dir=args.params_dir
+        stance=args.stance,
+        path=args.path,
+        switching=args.switching,
+        overrides=args.overrides,
+        params_dir=args.params_dir,
     )
     tree = sc.model_dump(mode="json", exclude_none=True)
     if args.json:

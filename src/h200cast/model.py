@@ -232,7 +232,9 @@ class Paths:
 
     months: list[str]
     stance_names: tuple[str, ...]
-    stance_weights: np.ndarray
+    stance_weights: (
+        np.ndarray
+    )  # (1 or draws, months, stances): share of each month under each stance
     draws: Draws
     clock: Clock
     arrays: dict[str, np.ndarray] = field(default_factory=dict)
@@ -243,6 +245,16 @@ class Paths:
                 raise KeyError(f"unknown variable {name!r}; known: {', '.join(VARIABLES)}")
             self.arrays[name] = _DERIVED[name](self)
         return self.arrays[name]
+
+    @property
+    def stance_share(self) -> np.ndarray:
+        """Share of draws (day-weighted) under each stance in each month, shape (months, stances)."""
+        return self.stance_weights.mean(axis=0)
+
+    def stance_of_draw(self) -> np.ndarray:
+        """Each draw's main stance in each month (most days), shape (draws, months), as names."""
+        idx = self.stance_weights.argmax(axis=2)
+        return np.broadcast_to(np.array(self.stance_names)[idx], (self.n_draws, self.n_months))
 
     @property
     def n_draws(self) -> int:
@@ -329,14 +341,14 @@ def simulate(scenario: Scenario, draws: int = 1000, seed: int = 0, point: bool =
     cal = scenario.calendar
     T = cal.horizon_months
     names = st.ordered(list(scenario.stances))
-    W = st.weights(scenario.path, cal.start, T, names)
+    W = st.scenario_weights(scenario, names, seed, d.n, point)
     clock = Clock(
         from_reference=st.months_between(scenario.domestic.reference_month, cal.start),
         production_stop=scenario.supply.production_stop_month,
     )
     paths = Paths(st.month_labels(cal.start, T), names, W, d, clock)
     levers = [
-        _StanceLevers.build(j, scenario.stances[n], f"stances.{n}", d, W[:, j])
+        _StanceLevers.build(j, scenario.stances[n], f"stances.{n}", d, W[:, :, j])
         for j, n in enumerate(names)
     ]
     _advance(paths, levers)
@@ -380,7 +392,8 @@ def _advance(paths: Paths, levers: list[_StanceLevers]) -> None:
     for i in range(T):
         ti = float(i)
         # domestic share: S-curve on a clock that runs faster under a pushing stance
-        push = push_s @ W[i]
+        w = W[:, i, :]  # (1 or draws, stances)
+        push = (push_s * w).sum(axis=1)
         if push_prev is not None:
             elapsed = elapsed + 0.5 * (push_prev + push)
         push_prev = push
@@ -397,13 +410,13 @@ def _advance(paths: Paths, levers: list[_StanceLevers]) -> None:
         dem = new + backlog
         # what each party lets through
         floor = special * new
-        parts = [(lv, lv.permit(i, dem, floor, domestic)) for lv in levers if W[i, lv.col] > 0]
-        permit = sum(W[i, lv.col] * p for lv, p in parts)
+        parts = [(lv, lv.permit(i, dem, floor, domestic)) for lv in levers if w[:, lv.col].any()]
+        permit = sum(w[:, lv.col] * p for lv, p in parts)
         us = us_licensed(v, ti) * np.maximum(us_cap_cumulative(v, ti) - shipped, 0.0)
         avail = stock + production(v, ti, k)
         ship = np.minimum(np.minimum(np.minimum(dem, permit), us), avail)
         for lv, p in parts:
-            lv.use(ship, W[i, lv.col], p, permit)
+            lv.use(ship, w[:, lv.col], p, permit)
         backlog = persistence * (dem - ship)
         stock = avail - ship
         shipped = shipped + ship
@@ -497,19 +510,19 @@ class _StanceLevers:
 def approval_batches(d: Draws, key: str, w: np.ndarray) -> np.ndarray:
     """Approved volume granted each month, shape (draws, months).
 
-    The first batch comes in the first month the stance holds; later batches follow every
-    ``follow_on_every_months`` (a fractional interval counts the month it falls in).
+    ``w`` is the share of each month under the stance, shape (1 or draws, months). The
+    first batch comes in the first month the stance holds (per draw, when the stance is
+    sampled); later batches follow every ``follow_on_every_months`` (several may fall in
+    one month when the interval is under a month).
     """
-    T = w.shape[0]
-    batches = np.zeros((d.n, T))
-    active = np.flatnonzero(w > 0)
-    if not active.size:
-        return batches
-    first = int(active[0])
+    T = w.shape[1]
     t = np.arange(T, dtype=float)[None, :]
-    since = t - first
-    count = np.where(since >= 0, np.floor(since / d.col(f"{key}.follow_on_every_months")), -1.0)
-    rounds = np.diff(count, axis=1, prepend=-1.0)  # later rounds falling in each month (can be > 1)
-    batches += np.where(t == first, d.col(f"{key}.initial_batch_units"), 0.0)
-    batches += np.where(t > first, rounds * d.col(f"{key}.follow_on_batch_units"), 0.0)
-    return batches
+    active = w > 0
+    first = np.where(active.any(axis=1), active.argmax(axis=1), np.inf)[:, None]  # (1 or draws, 1)
+    with np.errstate(invalid="ignore"):
+        since = t - first
+        count = np.where(since >= 0, np.floor(since / d.col(f"{key}.follow_on_every_months")), -1.0)
+    rounds = np.diff(count, axis=1, prepend=-1.0)  # later rounds falling in each month
+    batches = np.where(t == first, d.col(f"{key}.initial_batch_units"), 0.0)
+    batches = batches + np.where(t > first, rounds * d.col(f"{key}.follow_on_batch_units"), 0.0)
+    return np.broadcast_to(batches, (d.n, T)).copy()

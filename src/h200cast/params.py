@@ -281,6 +281,85 @@ class StancePath(_Strict):
         return steps
 
 
+def _probabilities(row: dict[str, float], what: str) -> dict[str, float]:
+    bad = {k: v for k, v in row.items() if not 0.0 <= v <= 1.0}
+    if bad:
+        raise ValueError(f"expected probabilities in [0, 1], got {bad}")
+    total = sum(row.values())
+    if abs(total - 1.0) > 1e-9:
+        raise ValueError(f"expected {what} to sum to 1, got {total:.12g}")
+    return row
+
+
+class Transition(_Strict):
+    """Where a stance goes next month: probabilities by stance, with their grounds."""
+
+    to: dict[StanceName, float] = Field(
+        description="probability of each stance next month; sums to 1"
+    )
+    evidence: list[EvidenceId] = Field(default_factory=list)
+    assumption: str | None = None
+
+    @field_validator("to")
+    @classmethod
+    def _sum(cls, to: dict[str, float]) -> dict[str, float]:
+        return _probabilities(to, "the probabilities of a row")
+
+    @model_validator(mode="after")
+    def _cited(self) -> Transition:
+        if not self.evidence and not self.assumption:
+            raise ValueError("needs `evidence: [ids]` or `assumption: <reason>`")
+        return self
+
+
+class Switching(_Strict):
+    """A Markov chain over stances: Beijing's future stance as an uncertainty.
+
+    Before ``start`` the stance path holds; from ``start`` on, each draw's stance moves
+    month by month with the probabilities in ``transitions``, beginning from ``initial``.
+    """
+
+    name: str = Field(pattern=r"^[a-z0-9_]+$")
+    description: str
+    history_path: str | None = Field(
+        default=None, description="a params/paths file for the months before start"
+    )
+    start: dt.date = Field(description="first day the chain applies; the first day of a month")
+    initial: dict[StanceName, float] = Field(
+        description="probability of each stance at start; sums to 1"
+    )
+    transitions: dict[StanceName, Transition]
+
+    @field_validator("start")
+    @classmethod
+    def _first_of_month(cls, start: dt.date) -> dt.date:
+        if start.day != 1:
+            raise ValueError(f"expected the first day of a month, got {start}")
+        return start
+
+    @field_validator("initial")
+    @classmethod
+    def _initial(cls, initial: dict[str, float]) -> dict[str, float]:
+        return _probabilities(initial, "the initial probabilities")
+
+    @model_validator(mode="after")
+    def _closed(self) -> Switching:
+        reachable = {s for s, p in self.initial.items() if p > 0}
+        reachable |= {t for row in self.transitions.values() for t, p in row.to.items() if p > 0}
+        missing = sorted(reachable - set(self.transitions))
+        if missing:
+            raise ValueError(f"stances the chain can reach have no transition row: {missing}")
+        return self
+
+    def stances(self) -> set[str]:
+        """Every stance the chain names."""
+        return (
+            set(self.initial)
+            | set(self.transitions)
+            | {t for r in self.transitions.values() for t in r.to}
+        )
+
+
 class BaseParams(_Strict):
     """Everything in ``params/base.yaml``."""
 
@@ -299,15 +378,23 @@ class Scenario(BaseParams):
 
     stances: dict[StanceName, Stance]
     path: StancePath
+    switching: Switching | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:
         for name, st in self.stances.items():
             if st.name != name:
                 raise ValueError(f"stance file for {name!r} says name {st.name!r}")
-        missing = sorted({s.stance for s in self.path.steps} - set(self.stances))
+        used = {s.stance for s in self.path.steps} | (
+            self.switching.stances() if self.switching else set()
+        )
+        missing = sorted(used - set(self.stances))
         if missing:
-            raise ValueError(f"path uses stances with no parameters: {missing}")
+            raise ValueError(f"stances with no parameters: {missing}")
+        if self.switching and self.switching.start < dt.date.fromisoformat(
+            self.calendar.start + "-01"
+        ):
+            raise ValueError(f"switching starts {self.switching.start}, before the calendar start")
         start = dt.date.fromisoformat(self.calendar.start + "-01")
         if self.path.steps[0].start > start:
             raise ValueError(
@@ -544,15 +631,40 @@ def default_params_dir() -> Path:
     return Path.cwd() / "params"
 
 
-def available(params_dir: Path, kind: Literal["stances", "paths"]) -> list[str]:
-    """Names of the stance or path files in ``params_dir``."""
+Kind = Literal["stances", "paths", "switching"]
+"""The named parameter folders."""
+
+
+def available(params_dir: Path, kind: Kind) -> list[str]:
+    """Names of the stance, path or switching files in ``params_dir``."""
     return sorted(p.stem for p in (params_dir / kind).glob("*.yaml"))
 
 
-def _named_file(params_dir: Path, kind: Literal["stances", "paths"], name: str) -> Path:
+def _one_stance_path(stance: str, start: str, why: str) -> dict[str, Any]:
+    return {
+        "name": stance,
+        "description": f"{stance} throughout",
+        "steps": [{"start": f"{start}-01", "stance": stance, "assumption": why}],
+    }
+
+
+def _stances_named(chain: Mapping[str, Any]) -> set[str]:
+    """Stance names a switching file mentions (before validation, so tolerant of bad shapes)."""
+    out = set()
+    for part in (chain.get("initial"), chain.get("transitions")):
+        if isinstance(part, dict):
+            out |= {k for k in part if isinstance(k, str)}
+    rows = chain.get("transitions") if isinstance(chain.get("transitions"), dict) else {}
+    for row in rows.values():
+        if isinstance(row, dict) and isinstance(row.get("to"), dict):
+            out |= {k for k in row["to"] if isinstance(k, str)}
+    return out
+
+
+def _named_file(params_dir: Path, kind: Kind, name: str) -> Path:
     p = params_dir / kind / f"{name}.yaml"
     if not p.is_file():
-        what = "stance" if kind == "stances" else "path"
+        what = {"stances": "stance", "paths": "path", "switching": "switching chain"}[kind]
         raise InputError(
             f"unknown {what}; expected one of: {', '.join(available(params_dir, kind)) or '(none)'}",
             file=p,
@@ -566,55 +678,64 @@ def build_layers(
     *,
     stance: str | None = None,
     path: str | None = None,
+    switching: str | None = None,
     overrides: Iterable[str] = (),
     params_dir: Path | None = None,
     base_file: Path | None = None,
 ) -> Layers:
-    """Merge base, stance or path, and overrides into one tree (not yet validated)."""
-    if (stance is None) == (path is None):
-        raise InputError("give exactly one of a stance or a path", key="--stance/--path")
+    """Merge base, the stance / path / switching chain, and overrides into one tree (not yet validated)."""
+    if sum(x is not None for x in (stance, path, switching)) != 1:
+        raise InputError(
+            "give exactly one of a stance, a path or a switching chain",
+            key="--stance/--path/--switching",
+        )
     params_dir = Path(params_dir) if params_dir else default_params_dir()
     base_file = Path(base_file) if base_file else params_dir / "base.yaml"
     layers = Layers()
     layers.merge(load_yaml(base_file), str(base_file))
+    start = layers.tree.get("calendar", {}).get("start", "2026-01")
+    names: set[str] = set()
+    if switching is not None:
+        f = _named_file(params_dir, "switching", switching)
+        data = load_yaml(f)
+        layers.merge(data, str(f), ("switching",))
+        names |= _stances_named(data)
+        path = data.get("history_path") if isinstance(data.get("history_path"), str) else None
+        if path is None:
+            initial = data.get("initial") if isinstance(data.get("initial"), dict) else {}
+            stance = max(initial, key=lambda k: initial[k]) if initial else "open_market"
+            layers.merge(
+                _one_stance_path(stance, start, "the chain's likeliest initial stance"),
+                str(f),
+                ("path",),
+            )
+            names.add(stance)
+            stance = None
     if stance is not None:
         if stance not in STANCES:
             raise InputError(
                 f"unknown stance; expected one of: {', '.join(STANCES)}", key="stance", value=stance
             )
-        f = _named_file(params_dir, "stances", stance)
-        start = layers.tree.get("calendar", {}).get("start", "2026-01")
+        _named_file(params_dir, "stances", stance)
         layers.merge(
-            {
-                "name": stance,
-                "description": f"{stance} throughout",
-                "steps": [
-                    {
-                        "start": f"{start}-01",
-                        "stance": stance,
-                        "assumption": "one stance for the whole horizon",
-                    }
-                ],
-            },
+            _one_stance_path(stance, start, "one stance for the whole horizon"),
             "--stance",
             ("path",),
         )
-        names = [stance]
-    else:
+        names.add(stance)
+    elif path is not None:
         f = _named_file(params_dir, "paths", path)
         data = load_yaml(f)
         layers.merge(data, str(f), ("path",))
         steps = data.get("steps") if isinstance(data.get("steps"), list) else []
-        names = sorted(
-            {
-                s.get("stance")
-                for s in steps
-                if isinstance(s, dict) and isinstance(s.get("stance"), str)
-            }
-        )
-    for name in names:
+        names |= {
+            s.get("stance")
+            for s in steps
+            if isinstance(s, dict) and isinstance(s.get("stance"), str)
+        }
+    for name in sorted(names):
         if name not in STANCES:
-            continue  # reported by validation with the path file named
+            continue  # reported by validation with the file named
         sf = _named_file(params_dir, "stances", name)
         data = load_yaml(sf)
         if data.get("name", name) != name:
@@ -706,6 +827,7 @@ def load_scenario(
     *,
     stance: str | None = None,
     path: str | None = None,
+    switching: str | None = None,
     overrides: Iterable[str] = (),
     params_dir: Path | None = None,
     base_file: Path | None = None,
@@ -715,9 +837,10 @@ def load_scenario(
 
     Parameters
     ----------
-    stance, path
-        Exactly one: a stance name (``params/stances/NAME.yaml``) held throughout, or a
-        stance path (``params/paths/NAME.yaml``).
+    stance, path, switching
+        Exactly one: a stance name (``params/stances/NAME.yaml``) held throughout, a
+        stance path (``params/paths/NAME.yaml``), or a Markov chain over stances
+        (``params/switching/NAME.yaml``).
     overrides
         ``KEY=VALUE`` strings, applied after the files.
     params_dir
@@ -728,7 +851,12 @@ def load_scenario(
         Known evidence ids; by default read from ``data/evidence/facts.csv``.
     """
     layers = build_layers(
-        stance=stance, path=path, overrides=overrides, params_dir=params_dir, base_file=base_file
+        stance=stance,
+        path=path,
+        switching=switching,
+        overrides=overrides,
+        params_dir=params_dir,
+        base_file=base_file,
     )
     scenario = validate(layers)
     if evidence_ids is None:
@@ -743,7 +871,9 @@ def check_file(file: Path, evidence_ids: set[str] | None = None) -> str:
     """Validate one parameter file on its own; return what kind of file it is."""
     file = Path(file)
     data = load_yaml(file)
-    if "steps" in data:
+    if "transitions" in data:
+        kind, model = "switching", Switching
+    elif "steps" in data:
         kind, model = "path", StancePath
     elif "substitution_push" in data or file.parent.name == "stances":
         kind, model = "stance", Stance

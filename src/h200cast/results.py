@@ -35,11 +35,24 @@ class Result:
     draws: int
     seed: int
     point: bool
+    switching: str | None = None
 
     @property
     def label(self) -> str:
-        """The stance or path name."""
-        return self.stance or self.path or "?"
+        """The stance, path or switching chain's name."""
+        return self.stance or self.path or self.switching or "?"
+
+    def stance_shares(self) -> dict[str, dict[str, float]]:
+        """For each month, the share of draws (day-weighted) under each stance that occurs."""
+        share = self.paths.stance_share
+        return {
+            m: {
+                n: float(share[t, j])
+                for j, n in enumerate(self.paths.stance_names)
+                if share[t, j] > 0
+            }
+            for t, m in enumerate(self.paths.months)
+        }
 
     @cached_property
     def values(self) -> dict[str, np.ndarray]:
@@ -56,11 +69,13 @@ class Result:
         return {
             "stance": self.stance,
             "path": self.path,
+            "switching": self.switching,
             "draws": self.draws,
             "seed": self.seed,
             "point": self.point,
             "params_sha256": self.scenario.digest(),
             "metrics": self.summary,
+            "stance_shares": self.stance_shares(),
         }
 
     def manifest(self) -> dict[str, Any]:
@@ -70,6 +85,7 @@ class Result:
             "version": __version__,
             "stance": self.stance,
             "path": self.path,
+            "switching": self.switching,
             "draws": self.draws,
             "seed": self.seed,
             "point": self.point,
@@ -118,6 +134,7 @@ def write_paths_parquet(paths: Paths, file: Path) -> None:
     cols: dict[str, Any] = {
         "draw": pa.array(np.repeat(np.arange(D, dtype=np.int32), T)),
         "month": pa.array(np.tile(np.array(paths.months), D)).dictionary_encode(),
+        "stance": pa.array(paths.stance_of_draw().reshape(-1)).dictionary_encode(),
     }
     for name in VARIABLES:
         cols[name] = pa.array(np.ascontiguousarray(paths[name]).reshape(-1))
@@ -131,6 +148,7 @@ def run(
     *,
     stance: str | None = None,
     path: str | None = None,
+    switching: str | None = None,
     overrides: Iterable[str] = (),
     draws: int = 1000,
     seed: int = 20260131,
@@ -141,8 +159,9 @@ def run(
 
     Parameters
     ----------
-    stance, path
-        Exactly one: a stance name held throughout, or a stance path's name.
+    stance, path, switching
+        Exactly one: a stance name held throughout, a stance path's name, or a
+        switching chain's name (Beijing's stance sampled per draw).
     overrides
         ``KEY=VALUE`` strings (dotted keys as in ``h200cast params show --json``).
     draws, seed
@@ -153,7 +172,11 @@ def run(
         Parameter folder, by default the checkout's ``params/``.
     """
     scenario = load_scenario(
-        stance=stance, path=path, overrides=tuple(overrides), params_dir=params_dir
+        stance=stance,
+        path=path,
+        switching=switching,
+        overrides=tuple(overrides),
+        params_dir=params_dir,
     )
     paths = simulate(scenario, draws=draws, seed=seed, point=point)
-    return Result(scenario, paths, stance, path, 1 if point else draws, seed, point)
+    return Result(scenario, paths, stance, path, 1 if point else draws, seed, point, switching)

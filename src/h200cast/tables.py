@@ -65,3 +65,14 @@ def comparison_table(
             row.append(f"{p50} [{p5}-{p95}]")
         rows.append(row)
     return render(rows, header)
+
+
+def stance_table(shares: Mapping[str, Mapping[str, float]], every: int = 3) -> str:
+    """Share of draws in each stance, every ``every`` months (and the last month)."""
+    from h200cast.params import STANCES
+
+    months = list(shares)
+    shown = months[::every] + ([months[-1]] if (len(months) - 1) % every else [])
+    names = [s for s in STANCES if any(s in shares[m] for m in months)]
+    rows = [[m, "", *(f"{100 * shares[m].get(s, 0.0):.1f}" for s in names)] for m in shown]
+    return render(rows, ["month", "", *(f"{s} %" for s in names)])

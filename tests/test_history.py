@@ -1,0 +1,284 @@
+"""The curated history files: they load, cite real evidence, match it, and bad copies fail.
+
+``data/history/*.csv`` are hand-built from ``data/evidence/facts.csv``. These tests check
+each row's figure against the fact it cites (so a typo in a number fails), that the
+labels follow the cited facts (forecasts stay forecasts, aggregator rows come from the
+aggregator), that :func:`as_of` drops rows published after a date, and that broken
+copies raise an :class:`InputError` naming the file, the line and the column.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import pytest
+
+from h200cast import history
+from h200cast.errors import InputError
+from h200cast.evidence import load
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "data"
+
+
+@pytest.fixture(autouse=True)
+def _no_env(monkeypatch):
+    monkeypatch.delenv("H200CAST_DATA", raising=False)
+
+
+@pytest.fixture(scope="module")
+def ev():
+    return load(DATA)
+
+
+@pytest.fixture(scope="module")
+def revenue():
+    return history.load_revenue(DATA)
+
+
+@pytest.fixture(scope="module")
+def shares():
+    return history.load_shares(DATA)
+
+
+@pytest.fixture(scope="module")
+def output():
+    return history.load_output(DATA)
+
+
+# --- the committed files ------------------------------------------------------------------
+
+
+def _data_lines(name: str) -> int:
+    text = (DATA / "history" / name).read_text(encoding="utf-8")
+    return sum(1 for line in text.splitlines()[1:] if line.strip())
+
+
+def test_committed_files_load_by_default():
+    assert len(history.load_revenue()) == _data_lines(history.REVENUE_FILE) >= 20
+    assert len(history.load_shares()) == _data_lines(history.SHARE_FILE) >= 15
+    assert len(history.load_output()) == _data_lines(history.OUTPUT_FILE) >= 20
+
+
+def test_every_row_cites_existing_evidence_and_published_is_the_latest(ev, revenue, shares, output):
+    for row in [*revenue, *shares, *output]:
+        assert row.evidence, row
+        for fid in row.evidence:
+            assert fid in ev.facts, (row, fid)
+        assert row.published == max(ev.facts[f].date for f in row.evidence)
+
+
+def _pct(x: float) -> float:
+    return x / 100
+
+
+def test_revenue_values_equal_the_cited_facts(ev, revenue):
+    for row in revenue:
+        (fid,) = row.evidence
+        fact = ev.facts[fid]
+        assert fact.unit == "USD" and "revenue" in fact.quantity, row
+        if fact.value is not None:
+            assert row.revenue_usd == fact.value, row
+        else:  # a range (L025): each bound is its own row
+            assert row.revenue_usd in (fact.low, fact.high), row
+    # both bounds of the range are kept, in two different quarters
+    l025 = [r for r in revenue if r.evidence == ("L025",)]
+    assert sorted(r.revenue_usd for r in l025) == sorted(
+        [ev.facts["L025"].low, ev.facts["L025"].high]
+    )
+    assert len({r.fiscal_quarter for r in l025}) == 2
+
+
+def test_share_values_equal_the_cited_facts(ev, shares):
+    checked = 0
+    for row in shares:
+        (fid,) = row.evidence
+        fact = ev.facts[fid]
+        assert fact.unit.startswith("%"), row
+        points = [fact.value] if fact.value is not None else [fact.low, fact.high]
+        if row.basis == "nvidia_complement":
+            expected = [1 - _pct(x) for x in points]
+        else:
+            expected = [_pct(x) for x in points]
+        assert any(row.share == pytest.approx(e, abs=1e-9) for e in expected), row
+        checked += 1
+    assert checked == len(shares)
+
+
+def test_complement_rows_come_from_foreign_or_nvidia_shares(ev, shares):
+    for row in shares:
+        quantity = ev.facts[row.evidence[0]].quantity
+        foreign = "nvidia" in quantity or "foreign" in quantity or "imported" in quantity
+        assert foreign == (row.basis == "nvidia_complement"), row
+
+
+def test_output_values_equal_the_cited_facts(ev, output):
+    for row in output:
+        (fid,) = row.evidence
+        assert row.value == ev.facts[fid].value, row
+
+
+def test_kinds_follow_the_cited_facts(ev, shares, output):
+    for row in shares:
+        fact_kind = ev.facts[row.evidence[0]].kind
+        assert (row.kind == "forecast") == (fact_kind == "forecast"), row
+    allowed = {"reported": {"reported", "plan"}, "estimate": {"estimate"}, "forecast": {"forecast"}}
+    for row in output:
+        assert row.kind in allowed[ev.facts[row.evidence[0]].kind], row
+
+
+def test_revenue_versions_follow_the_sources(ev, revenue):
+    for row in revenue:
+        source = ev.source_of(row.evidence[0])
+        assert row.aggregator == (source.publisher == "OpenCapital"), row
+        assert (row.version == "alternate") == ("alternate" in source.title), row
+        assert (row.version == "press") == (not row.aggregator), row
+
+
+def test_flags_and_exclusions(revenue, shares):
+    (q4fy26,) = [r for r in revenue if "L230" in r.evidence]
+    assert q4fy26.fiscal_quarter == "FY2026Q4" and "FLAG" in q4fy26.note
+    cited = {fid for r in shares for fid in r.evidence}
+    # "0%" statements are about Nvidia's current sales, not the domestic share
+    assert not cited & {"L104", "L120", "L122"}
+
+
+def test_as_of_keeps_exactly_what_was_published_by_then(ev, revenue, shares, output):
+    cut = dt.date(2025, 6, 30)
+    for rows in (revenue, shares, output):
+        kept = history.as_of(rows, cut)
+        expected = [r for r in rows if all(ev.facts[f].date <= cut for f in r.evidence)]
+        assert kept == expected
+        assert history.as_of(rows, cut.isoformat()) == kept
+    # the cut falls in the middle: some rows on each side, for revenue and shares
+    for rows in (revenue, shares):
+        kept = history.as_of(rows, cut)
+        assert 0 < len(kept) < len(rows)
+        assert all(r.published > cut for r in rows if r not in kept)
+    assert history.as_of(output, dt.date(2020, 1, 1)) == []
+
+
+def test_as_of_refuses_a_bad_date(revenue):
+    with pytest.raises(InputError, match="as_of"):
+        history.as_of(revenue, "30/06/2025")
+
+
+def test_frame_has_one_row_per_record(shares):
+    df = history.frame(shares)
+    assert list(df.columns) == [*history.SHARE_COLUMNS, "published"]
+    assert len(df) == len(shares)
+    assert df["share"].between(0, 1).all()
+
+
+# --- broken copies --------------------------------------------------------------------------
+
+GOOD_REVENUE = "FY2022Q1,2021-05-02,1390000000,primary,true,L001,ok"
+GOOD_SHARE = "1H2023,2023.25,0.1,IDC,units,data,L011,ok"
+GOOD_OUTPUT = "2025,output,huawei,units,805000,estimate,L082,ok"
+
+_BAD = {
+    "wrong header": (
+        history.load_revenue,
+        history.REVENUE_FILE,
+        "fiscal_quarter,period_end,revenue,version,aggregator,evidence,note\n" + GOOD_REVENUE,
+        "line 1",
+        "header",
+    ),
+    "share above 1": (
+        history.load_shares,
+        history.SHARE_FILE,
+        ",".join(history.SHARE_COLUMNS)
+        + f"\n{GOOD_SHARE}\n2023,2023.5,1.5,Bernstein,value,data,L126,x",
+        "line 3",
+        "column share",
+    ),
+    "unknown basis": (
+        history.load_shares,
+        history.SHARE_FILE,
+        ",".join(history.SHARE_COLUMNS)
+        + f"\n{GOOD_SHARE}\n2023,2023.5,0.19,Bernstein,revenue,data,L126,x",
+        "line 3",
+        "column basis",
+    ),
+    "bad fiscal quarter": (
+        history.load_revenue,
+        history.REVENUE_FILE,
+        ",".join(history.REVENUE_COLUMNS)
+        + f"\n{GOOD_REVENUE}\nFY22Q2,2021-08-01,1720000000,primary,true,L002,x",
+        "line 3",
+        "column fiscal_quarter",
+    ),
+    "unknown evidence id": (
+        history.load_output,
+        history.OUTPUT_FILE,
+        ",".join(history.OUTPUT_COLUMNS)
+        + f"\n{GOOD_OUTPUT}\n2025,output,huawei,chips,300000,estimate,L097 L999,x",
+        "line 3",
+        "column evidence",
+    ),
+    "empty evidence": (
+        history.load_output,
+        history.OUTPUT_FILE,
+        ",".join(history.OUTPUT_COLUMNS)
+        + f"\n{GOOD_OUTPUT}\n2025,output,huawei,chips,300000,estimate,,x",
+        "line 3",
+        "column evidence",
+    ),
+    "percent not fraction": (
+        history.load_shares,
+        history.SHARE_FILE,
+        ",".join(history.SHARE_COLUMNS)
+        + "\n2024,2024.5,34,MorganStanley,self_sufficiency,data,L033,x",
+        "line 2",
+        "column share",
+    ),
+    "period end of another quarter": (
+        history.load_revenue,
+        history.REVENUE_FILE,
+        ",".join(history.REVENUE_COLUMNS) + "\nFY2022Q2,2021-05-02,1720000000,primary,true,L002,x",
+        "line 2",
+        "column period_end",
+    ),
+    "unknown measure": (
+        history.load_output,
+        history.OUTPUT_FILE,
+        ",".join(history.OUTPUT_COLUMNS) + "\n2025,output,huawei,fabs,3,plan,L080,x",
+        "line 2",
+        "column measure",
+    ),
+}
+
+
+@pytest.fixture
+def scratch(tmp_path: Path) -> Path:
+    shutil.copytree(DATA / "evidence", tmp_path / "evidence")
+    (tmp_path / "history").mkdir()
+    return tmp_path
+
+
+def test_a_good_scratch_copy_loads(scratch):
+    (scratch / "history" / history.SHARE_FILE).write_text(
+        ",".join(history.SHARE_COLUMNS) + f"\n{GOOD_SHARE}\n", encoding="utf-8"
+    )
+    (row,) = history.load_shares(scratch)
+    assert row.share == 0.1 and row.published == dt.date(2023, 10, 1)
+
+
+@pytest.mark.parametrize("case", sorted(_BAD))
+def test_bad_copies_name_file_line_and_column(scratch, case):
+    loader, name, text, line, column = _BAD[case]
+    path = scratch / "history" / name
+    path.write_text(text + "\n", encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        loader(scratch)
+    message = str(err.value)
+    assert str(path) in message
+    assert line in message
+    assert column in message
+
+
+def test_missing_file_is_an_input_error(scratch):
+    with pytest.raises(InputError, match="file not found"):
+        history.load_revenue(scratch)

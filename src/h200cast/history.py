@@ -61,6 +61,9 @@ _YEAR_IN_TEXT = re.compile(r"(?<!\d)(\d{4})(?!\d)")
 # Nvidia's fiscal quarters end on a Sunday near the end of April, July, October and
 # January; a period_end further than this from the month's last day is a wrong label.
 _QUARTER_END_TOLERANCE = dt.timedelta(days=10)
+# Nvidia reports a quarter three to four weeks after it ends; the aggregator dates its
+# rows at the quarter's end. A quarter counts as known only once it was reported.
+REPORTING_LAG = dt.timedelta(days=28)
 
 
 @dataclass(frozen=True)
@@ -74,7 +77,7 @@ class RevenueRow:
     aggregator: bool
     evidence: tuple[str, ...]
     note: str
-    published: dt.date
+    published: dt.date  # the later of the cited facts' dates and period_end + REPORTING_LAG
 
 
 @dataclass(frozen=True)
@@ -246,6 +249,7 @@ def load_revenue(data_dir: Path | str | None = None) -> list[RevenueRow]:
             primary.add(fq)
         aggregator = r.choice(row, "aggregator", frozenset({"true", "false"})) == "true"
         ids, published = r.evidence(row)
+        published = max(published, period_end + REPORTING_LAG)
         out.append(
             RevenueRow(fq, period_end, revenue, version, aggregator, ids, row["note"], published)
         )

@@ -518,7 +518,71 @@ class Layers:
 
 
 def _is_spec(d: Mapping[str, Any]) -> bool:
-    return "value" in d or "dist" in d
+    return "value" in d or "dist" in d or "from_estimate" in d
+
+
+def resolve_estimates(layers: Layers, params_dir: Path, as_of: dt.date | None = None) -> None:
+    """Replace every ``{from_estimate: NAME}`` by the fitted distribution.
+
+    Without ``as_of`` the fit stored by ``h200cast estimate --write`` in
+    ``params/estimates/NAME.yaml`` is read (no refitting, no statsmodels import); with
+    ``as_of`` the estimate is refitted on the rows published by that date.
+    """
+    for loc, node in list(_estimate_nodes(layers.tree)):
+        key = ".".join(loc)
+        name = node["from_estimate"]
+        source = layers.source_of(loc)
+        extra = sorted(set(node) - {"from_estimate", "note"})
+        if extra:
+            raise InputError(
+                f"a from_estimate parameter takes only `note` besides, got {extra}",
+                file=source,
+                key=key,
+            )
+        if as_of is not None:
+            from h200cast.estimate import fit
+
+            stored, where = fit(str(name), as_of).record(), f"estimate {name} as of {as_of}"
+        else:
+            f = params_dir / "estimates" / f"{name}.yaml"
+            if not f.is_file():
+                known = ", ".join(available(params_dir, "estimates")) or "(none)"
+                raise InputError(
+                    f"unknown estimate; expected one of: {known} (or run `h200cast estimate --write`)",
+                    file=source,
+                    key=key,
+                    value=name,
+                )
+            stored, where = load_yaml(f), str(f)
+        if stored.get("target") != key:
+            raise InputError(
+                f"estimate {name!r} is fitted for {stored.get('target')!r}, not this parameter",
+                file=source,
+                key=key,
+                value=name,
+            )
+        spec = dict(stored["spec"])
+        if node.get("note"):
+            spec["note"] = f"{spec.get('note', '')}; {node['note']}".strip("; ")
+        _set_at(layers.tree, loc, spec)
+        layers._forget_below(loc)
+        layers._record(loc, spec, where)
+
+
+def _estimate_nodes(tree: Any, at: tuple[str, ...] = ()) -> Iterable[tuple[tuple[str, ...], dict]]:
+    if isinstance(tree, dict):
+        if "from_estimate" in tree:
+            yield at, tree
+            return
+        for k, v in tree.items():
+            yield from _estimate_nodes(v, (*at, str(k)))
+
+
+def _set_at(tree: dict, loc: tuple[str, ...], value: Any) -> None:
+    node = tree
+    for k in loc[:-1]:
+        node = node[k]
+    node[loc[-1]] = value
 
 
 def _plain(value: Any) -> Any:
@@ -631,7 +695,7 @@ def default_params_dir() -> Path:
     return Path.cwd() / "params"
 
 
-Kind = Literal["stances", "paths", "switching"]
+Kind = Literal["stances", "paths", "switching", "estimates"]
 """The named parameter folders."""
 
 
@@ -664,7 +728,12 @@ def _stances_named(chain: Mapping[str, Any]) -> set[str]:
 def _named_file(params_dir: Path, kind: Kind, name: str) -> Path:
     p = params_dir / kind / f"{name}.yaml"
     if not p.is_file():
-        what = {"stances": "stance", "paths": "path", "switching": "switching chain"}[kind]
+        what = {
+            "stances": "stance",
+            "paths": "path",
+            "switching": "switching chain",
+            "estimates": "estimate",
+        }[kind]
         raise InputError(
             f"unknown {what}; expected one of: {', '.join(available(params_dir, kind)) or '(none)'}",
             file=p,
@@ -682,6 +751,7 @@ def build_layers(
     overrides: Iterable[str] = (),
     params_dir: Path | None = None,
     base_file: Path | None = None,
+    as_of: dt.date | None = None,
 ) -> Layers:
     """Merge base, the stance / path / switching chain, and overrides into one tree (not yet validated)."""
     if sum(x is not None for x in (stance, path, switching)) != 1:
@@ -746,6 +816,7 @@ def build_layers(
                 value=data.get("name"),
             )
         layers.merge(data, str(sf), ("stances", name))
+    resolve_estimates(layers, params_dir, as_of)
     for text in overrides:
         apply_override(layers, *parse_override(text))
     return layers
@@ -832,6 +903,7 @@ def load_scenario(
     params_dir: Path | None = None,
     base_file: Path | None = None,
     evidence_ids: set[str] | None = None,
+    as_of: dt.date | None = None,
 ) -> Scenario:
     """Build, validate and evidence-check a scenario from the parameter files.
 
@@ -849,6 +921,8 @@ def load_scenario(
         A base file other than ``params_dir/base.yaml``.
     evidence_ids
         Known evidence ids; by default read from ``data/evidence/facts.csv``.
+    as_of
+        Refit every ``from_estimate`` parameter on the evidence published by this date.
     """
     layers = build_layers(
         stance=stance,
@@ -857,6 +931,7 @@ def load_scenario(
         overrides=overrides,
         params_dir=params_dir,
         base_file=base_file,
+        as_of=as_of,
     )
     scenario = validate(layers)
     if evidence_ids is None:
@@ -871,6 +946,8 @@ def check_file(file: Path, evidence_ids: set[str] | None = None) -> str:
     """Validate one parameter file on its own; return what kind of file it is."""
     file = Path(file)
     data = load_yaml(file)
+    if "target" in data and "spec" in data:
+        return _check_estimate_file(file, data)
     if "transitions" in data:
         kind, model = "switching", Switching
     elif "steps" in data:
@@ -881,6 +958,8 @@ def check_file(file: Path, evidence_ids: set[str] | None = None) -> str:
         kind, model = "base", BaseParams
     layers = Layers()
     layers.merge(data, str(file))
+    if kind == "base":
+        resolve_estimates(layers, file.parent)
     obj = validate(layers, model)
     if kind == "stance" and obj.name != file.stem:
         raise InputError(
@@ -895,6 +974,28 @@ def check_file(file: Path, evidence_ids: set[str] | None = None) -> str:
         evidence_ids = fact_ids()
     check_evidence(obj, evidence_ids, layers)
     return kind
+
+
+def _check_estimate_file(file: Path, data: dict[str, Any]) -> str:
+    """An estimate written by ``h200cast estimate --write``: a valid spec for a known parameter."""
+    from pydantic import TypeAdapter
+
+    from h200cast.estimate import ESTIMATES
+
+    if data.get("name") not in ESTIMATES or file.stem != data.get("name"):
+        raise InputError(
+            f"expected the name of an estimate matching the file name, one of: {', '.join(ESTIMATES)}",
+            file=file,
+            key="name",
+            value=data.get("name"),
+        )
+    layers = Layers()
+    layers.merge({"spec": data["spec"]}, str(file))
+    try:
+        TypeAdapter(Spec).validate_python(data["spec"])
+    except ValidationError as exc:
+        raise _input_error(exc, layers) from None
+    return "estimate"
 
 
 def json_schema() -> dict[str, Any]:

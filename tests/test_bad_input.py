@@ -233,9 +233,9 @@ CASES = [
     Case(
         "low_above_high_triangular",
         RUN_OM,
-        replace_once("base.yaml", "    low: 0.366\n", "    low: 0.7\n"),
-        names=[BASE + ": demand.ai_spending_growth_per_year"],
-        expect=["expected low <= mode <= high", "low=0.7"],
+        replace_once("base.yaml", "    low: 0.27\n", "    low: 0.6\n"),
+        names=[BASE + ": domestic.share_at_reference"],
+        expect=["expected low <= mode <= high", "low=0.6"],
     ),
     Case(
         "low_above_high_uniform",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -144,6 +145,7 @@ def test_base_yaml_values_sit_within_their_domains(tmp_path: Path) -> None:
     data["us"]["fee_rate"]["value"] = 1.25
     f = tmp_path / "base.yaml"
     f.write_text(yaml.safe_dump(data))
+    shutil.copytree(PARAMS / "estimates", tmp_path / "estimates")  # what from_estimate reads
     with pytest.raises(InputError) as err:
         check_file(f)
     assert str(f) in err.value.render() and "us.fee_rate" in err.value.render()

@@ -9,6 +9,7 @@ little beyond the model itself.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import sys
 from collections.abc import Sequence
@@ -46,6 +47,13 @@ def _seed(text: str) -> int:
     if n < 0:
         raise argparse.ArgumentTypeError(f"expected a seed >= 0, got {n}")
     return n
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, got {text!r}") from None
 
 
 def _scenario_args(p: argparse.ArgumentParser) -> None:
@@ -104,6 +112,43 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         metavar="DIR",
         help="write paths.parquet, summary.csv, scenario.yaml, manifest.json",
+    )
+
+    r.add_argument(
+        "--as-of",
+        type=_date,
+        metavar="DATE",
+        help="refit estimated parameters on evidence published by DATE (YYYY-MM-DD)",
+    )
+
+    es_ = sub.add_parser(
+        "estimate", help="fit estimated parameters from history and print the fits"
+    )
+    es_.add_argument("names", nargs="*", metavar="NAME", help="estimates to fit (default: all)")
+    es_.add_argument("--as-of", type=_date, metavar="DATE", help="use only rows published by DATE")
+    wr = es_.add_mutually_exclusive_group()
+    wr.add_argument("--write", action="store_true", help="store the fits in params/estimates/")
+    wr.add_argument(
+        "--check", action="store_true", help="fail when params/estimates/ differs from a refit"
+    )
+
+    bt = sub.add_parser(
+        "backtest", help="refit estimates up to cutoffs and score the later observations"
+    )
+    bt.add_argument(
+        "--out", type=Path, metavar="DIR", help="write backtest.csv (and observations.csv)"
+    )
+    bt.add_argument(
+        "--forecast",
+        type=Path,
+        metavar="DIR",
+        help="also score data/observations/ against a saved run (h200cast run --out DIR)",
+    )
+    bt.add_argument(
+        "--observations",
+        type=Path,
+        metavar="FILE",
+        help="observations file (default data/observations/)",
     )
 
     pr = sub.add_parser("params", help="check or show parameters")
@@ -167,6 +212,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         )
     if args.command == "report":
         return _cmd_report(args)
+    if args.command == "estimate":
+        return _cmd_estimate(args)
+    if args.command == "backtest":
+        return _cmd_backtest(args)
     raise AssertionError(args.command)  # pragma: no cover
 
 
@@ -183,7 +232,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
         seed=args.seed,
         point=args.point,
         params_dir=args.params_dir,
+        as_of=args.as_of,
     )
+    if res.later_evidence:
+        shown = ", ".join(res.later_evidence[:3]) + (", ..." if len(res.later_evidence) > 3 else "")
+        print(
+            f"h200cast: note: as of {args.as_of}, {len(res.later_evidence)} hand-set parameters still cite "
+            f"later evidence ({shown}); see params_citing_later_evidence in --json",
+            file=sys.stderr,
+        )
     if args.out:
         res.write(args.out)
     if args.json:
@@ -343,6 +400,89 @@ def _cmd_report(args: argparse.Namespace) -> int:
         quiet=args.quiet,
         params_dir=args.params_dir,
     )
+
+
+def _cmd_estimate(args: argparse.Namespace) -> int:
+    from h200cast.atomic import atomic_write_text
+    from h200cast.estimate import ESTIMATES, estimates_dir, fit, to_yaml
+    from h200cast.tables import fit_text
+
+    if args.write and args.as_of:
+        raise InputError(
+            "an estimate stored in params/ must use all the evidence; drop --as-of to write",
+            key="--as-of",
+        )
+    names = args.names or list(ESTIMATES)
+    fits = [fit(n, args.as_of) for n in names]
+    if args.check:
+        return _check_estimates(fits)
+    for f in fits:
+        print(fit_text(f))
+        print()
+    if args.write:
+        for f in fits:
+            target = estimates_dir() / f"{f.name}.yaml"
+            atomic_write_text(target, to_yaml(f))
+            print(f"wrote {target}")
+    return 0
+
+
+def _check_estimates(fits) -> int:
+    import math
+
+    from h200cast.estimate import estimates_dir
+    from h200cast.params import load_yaml
+
+    for f in fits:
+        target = estimates_dir() / f"{f.name}.yaml"
+        stored = load_yaml(target)
+        for k, v in f.spec.items():
+            old = stored.get("spec", {}).get(k)
+            same = (
+                math.isclose(old, v, rel_tol=1e-4, abs_tol=1e-9)
+                if isinstance(v, float)
+                else old == v
+            )
+            if not same:
+                raise InputError(
+                    f"stale: a refit gives {k}={v!r}; run `h200cast estimate --write`",
+                    file=target,
+                    key=f"spec.{k}",
+                    value=old,
+                )
+        print(f"ok  {target}")
+    return 0
+
+
+def _cmd_backtest(args: argparse.Namespace) -> int:
+    from h200cast import backtest
+    from h200cast.atomic import atomic_dir
+    from h200cast.tables import backtest_text
+
+    bt = backtest.run_all()
+    scores = bt.scores
+    print("Backtests (pseudo-out-of-sample: cutoffs are on the period a figure describes)")
+    print(backtest_text(scores, backtest.coverage(scores)))
+    for line in bt.skipped:
+        print(f"skipped: {line}")
+    observed = []
+    if args.forecast:
+        observed = backtest.score_observations(
+            args.forecast, backtest.load_observations(args.observations)
+        )
+        print(f"\nObservations scored against {args.forecast}:")
+        print(
+            backtest_text(observed, backtest.coverage(observed))
+            if observed
+            else "(no observations in range)"
+        )
+    if args.out:
+        with atomic_dir(args.out) as tmp:
+            (tmp / "backtest.csv").write_text(backtest.to_csv(scores), encoding="utf-8")
+            if args.forecast:
+                (tmp / "observations.csv").write_text(backtest.to_csv(observed), encoding="utf-8")
+        print(f"\nwrote {args.out}/backtest.csv")
+    return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -7,10 +7,11 @@ them runs the model the same way.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,8 @@ class Result:
     seed: int
     point: bool
     switching: str | None = None
+    as_of: str | None = None
+    later_evidence: list[str] = field(default_factory=list)
 
     @property
     def label(self) -> str:
@@ -74,6 +77,8 @@ class Result:
             "seed": self.seed,
             "point": self.point,
             "params_sha256": self.scenario.digest(),
+            "as_of": self.as_of,
+            "params_citing_later_evidence": self.later_evidence,
             "metrics": self.summary,
             "stance_shares": self.stance_shares(),
         }
@@ -154,6 +159,7 @@ def run(
     seed: int = 20260131,
     point: bool = False,
     params_dir: Path | None = None,
+    as_of: dt.date | None = None,
 ) -> Result:
     """Resolve a stance (or path) with overrides, and run the model.
 
@@ -170,6 +176,9 @@ def run(
         One run with every parameter at its central value.
     params_dir
         Parameter folder, by default the checkout's ``params/``.
+    as_of
+        Refit estimated parameters on evidence published by this date; hand-set
+        parameters that cite later evidence are listed in ``later_evidence``.
     """
     scenario = load_scenario(
         stance=stance,
@@ -177,6 +186,30 @@ def run(
         switching=switching,
         overrides=tuple(overrides),
         params_dir=params_dir,
+        as_of=as_of,
     )
     paths = simulate(scenario, draws=draws, seed=seed, point=point)
-    return Result(scenario, paths, stance, path, 1 if point else draws, seed, point, switching)
+    later = params_citing_after(scenario, as_of) if as_of else []
+    return Result(
+        scenario,
+        paths,
+        stance,
+        path,
+        1 if point else draws,
+        seed,
+        point,
+        switching,
+        as_of.isoformat() if as_of else None,
+        later,
+    )
+
+
+def params_citing_after(scenario: Scenario, date: dt.date) -> list[str]:
+    """Dotted keys of parameters that cite evidence published after ``date``."""
+    from h200cast.evidence import cached
+    from h200cast.model import specs
+
+    facts = cached().facts
+    return [
+        key for key, spec in specs(scenario) if any(facts[i].date > date for i in spec.evidence)
+    ]

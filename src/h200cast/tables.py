@@ -76,3 +76,110 @@ def stance_table(shares: Mapping[str, Mapping[str, float]], every: int = 3) -> s
     names = [s for s in STANCES if any(s in shares[m] for m in months)]
     rows = [[m, "", *(f"{100 * shares[m].get(s, 0.0):.1f}" for s in names)] for m in shown]
     return render(rows, ["month", "", *(f"{s} %" for s in names)])
+
+
+def fit_text(f) -> str:
+    """A fit as a reader can check it: data, coefficients, fit statistics, residual checks, result."""
+    spec = f.spec
+    lines = [
+        f"== {f.name} -> {f.target}",
+        f"method: {f.method}",
+        f"data: {len(f.data)} rows" + (f", as of {f.as_of}" if f.as_of else ""),
+        "",
+    ]
+    rows = [
+        [c["term"], "", *(f"{c[k]:.4g}" for k in ("coef", "se", "t", "p", "ci90_low", "ci90_high"))]
+        for c in f.coefficients
+    ]
+    lines.append(render(rows, ["term", "", "coef", "se", "t", "p", "90% low", "90% high"]))
+    lines.append("fit: " + ", ".join(f"{k}={v:.4g}" for k, v in f.stats.items()))
+    lines.append("residuals: " + ", ".join(f"{k}={v:.4g}" for k, v in f.checks.items()))
+    lines.append(
+        f"result: truncated normal mean={spec['mean']:.4g} sd={spec['sd']:.4g} "
+        f"on [{spec['low']:.4g}, {spec['high']:.4g}] {spec['unit']}"
+    )
+    if f.name == "substitution_speed" and f.comparisons:
+        lines.append(
+            "\nanalysts' forecasts (not fitted) against the fit's 90% prediction interval:"
+        )
+        rows = [
+            [
+                c["period"],
+                "",
+                c["source"],
+                c["basis"],
+                f"{100 * c['forecast']:.0f}%",
+                f"{100 * c['fitted_p50']:.0f}% [{100 * c['fitted_p5']:.0f}-{100 * c['fitted_p95']:.0f}]",
+                "inside" if c["fitted_p5"] <= c["forecast"] <= c["fitted_p95"] else "OUTSIDE",
+            ]
+            for c in f.comparisons
+        ]
+        lines.append(
+            render(rows, ["period", "", "source", "basis", "forecast", "fit P50 [P5-P95]", ""])
+        )
+    if f.name == "demand_growth":
+        lines.append(
+            "\nintervention steps: "
+            + "; ".join(
+                f"{c['event']} ({c['date']}, "
+                + (" ".join(c["evidence"]) or f"assumption: {c['assumption']}")
+                + ")"
+                for c in f.comparisons
+            )
+        )
+    return "\n".join(lines)
+
+
+def backtest_text(scores, coverage) -> str:
+    """Each scored observation, then the share inside each interval."""
+
+    def fmt(s, x: float) -> str:
+        return (
+            f"{100 * x:.1f}%"
+            if s.estimate == "substitution_speed"
+            else f"{x / 1e9:.2f}B"
+            if x > 1e6
+            else f"{x:,.4g}"
+        )
+
+    rows = [
+        [
+            s.estimate,
+            "",
+            s.cutoff,
+            s.target,
+            fmt(s, s.observed),
+            fmt(s, s.p50),
+            f"[{fmt(s, s.lo90)}, {fmt(s, s.hi90)}]",
+            "".join("x" if getattr(s, f"in{k}") else "." for k in (50, 80, 90)),
+            s.note,
+        ]
+        for s in scores
+    ]
+    out = [
+        render(
+            rows,
+            [
+                "estimate",
+                "",
+                "cutoff",
+                "observation",
+                "observed",
+                "P50",
+                "90% interval",
+                "in 50/80/90",
+                "note",
+            ],
+        )
+    ]
+    out.append("")
+    out.append(
+        render(
+            [
+                [k, "", str(v["n"]), f"{v['in50']:.2f}", f"{v['in80']:.2f}", f"{v['in90']:.2f}"]
+                for k, v in coverage.items()
+            ],
+            ["coverage", "", "n", "50%", "80%", "90%"],
+        )
+    )
+    return "\n".join(out)

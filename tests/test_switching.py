@@ -150,3 +150,29 @@ def test_unknown_chain_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["run", "--switching", "nonesuch"]) == 2
     err = capsys.readouterr().err
     assert "unknown switching chain" in err and "from_2026_01_31" in err
+
+
+def test_each_draw_is_independent_of_the_others() -> None:
+    # Simulating a subset of draws alone, with the same parameter values and stance weights,
+    # gives exactly the same paths: no draw's outcome depends on another draw (a batch of
+    # approvals must reach only the draws under selective approval in that month).
+    from h200cast.model import simulate_values
+
+    sc = scenario(switching="from_2026_01_31")
+    full = simulate(sc, draws=400, seed=3)
+    pick = np.array([0, 7, 55, 123, 399])
+    sub = simulate_values(
+        sc,
+        {k: v[pick] for k, v in full.draws.values.items()},
+        seed=3,
+        weights=full.stance_weights[pick],
+    )
+    for name in ("shipments", "permitted", "approvals_unused", "domestic_share"):
+        np.testing.assert_array_equal(sub[name], full[name][pick], err_msg=name)
+    # and the pool only fills in months the draw is under selective approval
+    col = full.stance_names.index("selective_approval")
+    never = ~(full.stance_weights[:, 2:, col] > 0).any(axis=1)
+    assert (
+        not never.any()
+        or (full["approvals_unused"][never, -1] <= full["approvals_unused"][never, 2]).all()
+    )

@@ -39,6 +39,12 @@ VARIABLES: dict[str, tuple[str, str]] = {
     "backlog": ("units", "unmet demand still on order at the end of the month"),
     "lost_to_domestic": ("units", "unmet H200 demand that leaves the book for domestic chips"),
     "grey_channel": ("units", "unmet H200 demand that leaves the book for grey channels"),
+    "demand_book": ("units", "part of new demand that is the order book's release"),
+    "demand_new_orders": ("units", "part of new demand that is new orders after the book"),
+    "demand_taken_by_domestic": (
+        "units",
+        "new orders that domestic chips take over as their share grows (negative when it falls)",
+    ),
     "production": ("units", "new H200s made for China"),
     "inventory": ("units", "H200s in stock at the end of the month"),
     "approvals_unused": ("units", "approved volume not yet used, end of month"),
@@ -302,6 +308,11 @@ _DERIVED: dict[str, Callable[[Paths], np.ndarray]] = {
     "backlog": lambda p: p.draws.col("demand.backlog_persistence") * p["shortfall"],
     "lost_to_domestic": lambda p: _leaving(p) * p.draws.col("demand.lost_to_domestic_share"),
     "grey_channel": lambda p: _leaving(p) * p.draws.col("demand.grey_channel_share"),
+    "demand_book": lambda p: elasticity_factor(p.draws.col) * p.full(book_release),
+    "demand_new_orders": lambda p: p["new_demand"] - p["demand_book"],
+    "demand_taken_by_domestic": lambda p: (
+        elasticity_factor(p.draws.col) * p.full(new_orders_base) - p["demand_new_orders"]
+    ),
     "production": lambda p: p.full(production, p.clock),
     "supply_available": _supply_available,
     "approvals_unused": lambda p: np.zeros((p.n_draws, p.n_months)),
@@ -337,11 +348,35 @@ def simulate(scenario: Scenario, draws: int = 1000, seed: int = 0, point: bool =
     Paths
         Monthly series by name, each of shape (draws, months).
     """
-    d = sample(scenario, draws, seed, point)
+    return _simulate(scenario, sample(scenario, draws, seed, point), seed, point)
+
+
+def simulate_values(
+    scenario: Scenario,
+    values: dict[str, np.ndarray],
+    seed: int = 0,
+    weights: np.ndarray | None = None,
+) -> Paths:
+    """Run the model on given parameter values instead of sampled ones.
+
+    ``values`` maps every dotted key of :func:`sample` to an array of shape (n,); each
+    index is one run. Sensitivity analysis uses this to evaluate many one-at-a-time
+    variants in a single vectorised call. ``weights`` (runs, months, stances) sets each
+    run's stance weights; by default a switching chain follows its median path.
+    """
+    n = len(next(iter(values.values())))
+    return _simulate(scenario, Draws(n, values), seed, point=True, weights=weights)
+
+
+def _simulate(
+    scenario: Scenario, d: Draws, seed: int, point: bool, weights: np.ndarray | None = None
+) -> Paths:
     cal = scenario.calendar
     T = cal.horizon_months
     names = st.ordered(list(scenario.stances))
-    W = st.scenario_weights(scenario, names, seed, d.n, point)
+    W = st.scenario_weights(scenario, names, seed, d.n, point) if weights is None else weights
+    if point and W.shape[0] == 1 and d.n > 1:
+        W = np.repeat(W, d.n, axis=0)
     clock = Clock(
         from_reference=st.months_between(scenario.domestic.reference_month, cal.start),
         production_stop=scenario.supply.production_stop_month,
@@ -410,7 +445,11 @@ def _advance(paths: Paths, levers: list[_StanceLevers]) -> None:
         dem = new + backlog
         # what each party lets through
         floor = special * new
-        parts = [(lv, lv.permit(i, dem, floor, domestic)) for lv in levers if w[:, lv.col].any()]
+        parts = [
+            (lv, lv.permit(i, dem, floor, domestic, w[:, lv.col] > 0))
+            for lv in levers
+            if w[:, lv.col].any()
+        ]
         permit = sum(w[:, lv.col] * p for lv, p in parts)
         us = us_licensed(v, ti) * np.maximum(us_cap_cumulative(v, ti) - shipped, 0.0)
         avail = stock + production(v, ti, k)
@@ -476,11 +515,12 @@ class _StanceLevers:
         return cls(col, share, per_domestic, approvals, batches)
 
     def permit(
-        self, i: int, demand: np.ndarray, floor: np.ndarray, domestic: np.ndarray
+        self, i: int, demand: np.ndarray, floor: np.ndarray, domestic: np.ndarray, holds: np.ndarray
     ) -> np.ndarray:
         """Volume this stance permits in month ``i``, never below the special cases ``floor``.
 
-        ``domestic`` is the month's domestic deployments, which a quota converts into H200s.
+        ``domestic`` is the month's domestic deployments, which a quota converts into H200s;
+        ``holds`` marks the draws under this stance in the month: only they receive batches.
         """
         own = demand
         if self.share is not None:
@@ -488,7 +528,7 @@ class _StanceLevers:
         if self.per_domestic is not None:
             own = np.minimum(own, self.per_domestic * domestic)
         if self.approvals is not None:
-            self.pool = self.pool + self.batches[:, i]
+            self.pool = self.pool + np.where(holds, self.batches[:, i], 0.0)
             ap = self.approvals
             own = np.minimum(own, np.minimum(ap["conversion"] * self.pool, ap["eligible"] * demand))
             self.granted = own

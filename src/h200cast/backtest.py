@@ -150,7 +150,10 @@ def backtest_demand_growth(
     then would: a later control shows up as a miss.
     """
     rows = list(history.load_revenue() if rows is None else rows)
-    everything = estimate.revenue_series(rows, dt.date.max)
+    from h200cast.evidence import cached
+
+    # score only quarters that had been reported by the latest evidence (as the fit uses)
+    everything = estimate.revenue_series(rows, max(f.date for f in cached().facts.values()))
     out, skipped = [], []
     for cut in cutoffs:
         train = [r for r in rows if r.period_end <= cut]
@@ -233,7 +236,10 @@ OBSERVATION_COLUMNS = (
 
 @dataclass(frozen=True)
 class Observation:
-    """An outcome observed after a forecast: a monthly variable summed over whole months."""
+    """An outcome observed after a forecast: a monthly variable over whole months.
+
+    Flows (units, USD) are summed over the months; shares are averaged.
+    """
 
     observed_on: dt.date
     variable: str
@@ -305,6 +311,8 @@ def score_observations(forecast_dir: Path, observations: Sequence[Observation]) 
         ) from None
     months = np.asarray(table.column("month").to_pylist())
     draws = np.asarray(table.column("draw"))
+    from h200cast.model import VARIABLES
+
     label = manifest.get("stance") or manifest.get("path") or manifest.get("switching")
     out = []
     for ob in observations:
@@ -312,6 +320,8 @@ def score_observations(forecast_dir: Path, observations: Sequence[Observation]) 
         if not sel.any():
             continue
         per_draw = np.bincount(draws[sel], weights=np.asarray(table.column(ob.variable))[sel])
+        if VARIABLES[ob.variable][0] == "share":  # a share is averaged over the months, not summed
+            per_draw = per_draw / np.bincount(draws[sel])
         q = {p: float(np.percentile(per_draw, p)) for p in (5, 10, 25, 50, 75, 90, 95)}
         bands = {0.5: (q[25], q[75]), 0.8: (q[10], q[90]), 0.9: (q[5], q[95])}
         out.append(

@@ -872,7 +872,7 @@ _TAGS = {"point", "triangular", "uniform", "lognormal", "truncnormal"}
 
 def check_evidence(scenario: BaseModel, known: set[str], layers: Layers | None = None) -> None:
     """Fail when a parameter cites an evidence id that ``data/evidence/facts.csv`` lacks."""
-    for loc, ids in _cited(scenario.model_dump(mode="python")):
+    for loc, ids in cited(scenario.model_dump(mode="python")):
         bad = [i for i in ids if i not in known]
         if bad:
             raise InputError(
@@ -883,15 +883,16 @@ def check_evidence(scenario: BaseModel, known: set[str], layers: Layers | None =
             )
 
 
-def _cited(tree: Any, at: tuple[str, ...] = ()) -> Iterable[tuple[tuple[str, ...], list[str]]]:
+def cited(tree: Any, at: tuple[str, ...] = ()) -> Iterable[tuple[tuple[str, ...], list[str]]]:
+    """(key path of an ``evidence`` list, its ids) for every evidence list in a tree."""
     if isinstance(tree, dict):
         if isinstance(tree.get("evidence"), list):
             yield (*at, "evidence"), tree["evidence"]
         for k, v in tree.items():
-            yield from _cited(v, (*at, str(k)))
+            yield from cited(v, (*at, str(k)))
     elif isinstance(tree, list):
         for i, v in enumerate(tree):
-            yield from _cited(v, (*at, str(i)))
+            yield from cited(v, (*at, str(i)))
 
 
 def load_scenario(

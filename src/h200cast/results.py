@@ -205,11 +205,13 @@ def run(
 
 
 def params_citing_after(scenario: Scenario, date: dt.date) -> list[str]:
-    """Dotted keys of parameters that cite evidence published after ``date``."""
+    """Dotted keys of inputs (parameters, path steps, chain rows) citing evidence after ``date``."""
     from h200cast.evidence import cached
-    from h200cast.model import specs
+    from h200cast.params import cited
 
     facts = cached().facts
     return [
-        key for key, spec in specs(scenario) if any(facts[i].date > date for i in spec.evidence)
+        ".".join(loc[:-1])
+        for loc, ids in cited(scenario.model_dump(mode="python"))
+        if any(facts[i].date > date for i in ids)
     ]

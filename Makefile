@@ -23,17 +23,21 @@ export JUPYTER_DATA_DIR := $(CURDIR)/.jupyter/data
 export JUPYTER_RUNTIME_DIR := $(CURDIR)/.jupyter/runtime
 export IPYTHONDIR := $(CURDIR)/.ipython
 
-.PHONY: report test lint lab bench schema env clean
+.PHONY: report test lint lab bench schema notebooks env clean
 
 report: $(STAMP)  ## run every stance and path; write reports/latest/ and print the table
 	$(BIN)/h200cast report --out reports/latest
 
-test: $(STAMP)  ## lint, schema drift, evidence, and the test suite
+test: $(STAMP)  ## lint, schema drift, evidence, the test suite and nbval on every notebook
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/h200cast params schema --check
 	$(BIN)/h200cast evidence check
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest tests notebooks --nbval-lax --nbval-current-env \
+		--nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider
+
+notebooks: $(STAMP)  ## re-execute every notebook in place at its defaults (refreshes what nbval checks)
+	$(BIN)/h200cast notebooks --refresh
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

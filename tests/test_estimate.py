@@ -324,3 +324,16 @@ def test_observations_are_scored_against_a_saved_run(tmp_path: Path) -> None:
 
 def test_committed_observations_file_loads() -> None:
     assert backtest.load_observations() == []
+
+
+def test_stored_prediction_matches_statsmodels() -> None:
+    # charts draw the S-curve from the stored record, without statsmodels: same interval
+    f = estimate.fit("substitution_speed")
+    levels = [c["term"][6:-1] for c in f.coefficients if c["term"].startswith("basis[")]
+    years = np.array([2021.5, 2024.0, 2026.5, 2029.0])
+    X = estimate.share_design(years, ["nvidia_complement", "units", "value", "ai_servers"], levels)
+    ref = f.model.get_prediction(X).summary_frame(alpha=0.10)
+    mid, lo, hi = estimate.predict(estimate.stored("substitution_speed")["record"]["prediction"], X)
+    np.testing.assert_allclose(mid, ref["mean"], rtol=1e-9)
+    np.testing.assert_allclose(lo, ref["obs_ci_lower"], rtol=1e-9)
+    np.testing.assert_allclose(hi, ref["obs_ci_upper"], rtol=1e-9)

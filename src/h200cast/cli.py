@@ -171,6 +171,18 @@ def build_parser() -> argparse.ArgumentParser:
     es = esub.add_parser("show", help="print facts with their sources")
     es.add_argument("ids", nargs="+", metavar="ID")
 
+    nbp = sub.add_parser("notebooks", help="execute the notebooks at their defaults (papermill)")
+    nbp.add_argument("names", nargs="*", metavar="NAME", help="notebooks to run (default: all)")
+    nbp.add_argument(
+        "--refresh",
+        action="store_true",
+        help="write the executed notebooks back in place (what nbval checks against)",
+    )
+    nbp.add_argument(
+        "--jobs", type=_positive_int, default=None, help="worker processes (default: cores)"
+    )
+    nbp.add_argument("--quiet", action="store_true", help="no progress bar")
+
     rep = sub.add_parser("report", help="run every stance and path and write a summary")
     rep.add_argument(
         "--stances", nargs="*", metavar="NAME", default=None, help="stances (default: all)"
@@ -214,6 +226,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _cmd_report(args)
     if args.command == "estimate":
         return _cmd_estimate(args)
+    if args.command == "notebooks":
+        return _cmd_notebooks(args)
     if args.command == "backtest":
         return _cmd_backtest(args)
     raise AssertionError(args.command)  # pragma: no cover
@@ -452,6 +466,28 @@ def _check_estimates(fits) -> int:
                 )
         print(f"ok  {target}")
     return 0
+
+
+def _cmd_notebooks(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from h200cast.runner import Job, execute_many, notebook_paths
+
+    paths = notebook_paths(args.names)
+    with tempfile.TemporaryDirectory(prefix="h200cast-nb-") as tmp:
+        jobs = [
+            Job(p, p if args.refresh else Path(tmp) / p.name, {}, clean=args.refresh) for p in paths
+        ]
+        outcomes = execute_many(jobs, args.jobs, progress=not args.quiet)
+    failed = 0
+    for o in outcomes:
+        status = "ok" if o.ok else "FAILED"
+        print(
+            f"{status:6}  {o.seconds:5.1f} s  {o.job.notebook.name}"
+            + (f"\n        {o.error}" if o.error else "")
+        )
+        failed += not o.ok
+    return 1 if failed else 0
 
 
 def _cmd_backtest(args: argparse.Namespace) -> int:

@@ -1,0 +1,205 @@
+"""Altair charts: titled, with units on the axes and the sources in a caption.
+
+Fan charts show the median and nested bands (10-90 and 25-75 percentiles of the
+draws); several runs (stances) are drawn as separate coloured lines, never folded into
+one band. Inputs are the tidy tables of :mod:`h200cast.frames`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import altair as alt
+    import pandas as pd
+
+WIDTH, HEIGHT = 560, 260
+BAND_NOTE = "Line: median of the draws; bands: 25-75 and 10-90 percentiles."
+
+
+def _title(text: str, caption: str | Sequence[str] | None):
+    import altair as alt
+
+    sub = [caption] if isinstance(caption, str) else list(caption or [])
+    return alt.TitleParams(
+        text=text, subtitle=sub, anchor="start", subtitleColor="#555", subtitleFontSize=10
+    )
+
+
+def fan(
+    df: pd.DataFrame,
+    title: str,
+    y_title: str,
+    caption: str | Sequence[str] | None = None,
+    bands: bool = True,
+) -> alt.Chart:
+    """Median line with 25-75 and 10-90 bands per run (from :func:`h200cast.frames.bands`)."""
+    import altair as alt
+
+    base = alt.Chart(df).encode(
+        x=alt.X("month:T", title=None, axis=alt.Axis(format="%b %Y")),
+        color=alt.Color("run:N", title=None, legend=alt.Legend(orient="top")),
+    )
+    layers = []
+    if bands:
+        layers.append(base.mark_area(opacity=0.15).encode(y=alt.Y("p10:Q"), y2="p90:Q"))
+        layers.append(base.mark_area(opacity=0.25).encode(y=alt.Y("p25:Q"), y2="p75:Q"))
+    layers.append(
+        base.mark_line(strokeWidth=2).encode(
+            y=alt.Y("p50:Q", title=y_title),
+            tooltip=[
+                "run:N",
+                alt.Tooltip("month:T", format="%b %Y"),
+                alt.Tooltip("p10:Q", format=",.1f"),
+                alt.Tooltip("p50:Q", format=",.1f"),
+                alt.Tooltip("p90:Q", format=",.1f"),
+            ],
+        )
+    )
+    caps = [
+        *([caption] if isinstance(caption, str) else list(caption or [])),
+        *([BAND_NOTE] if bands else []),
+    ]
+    return alt.layer(*layers).properties(title=_title(title, caps), width=WIDTH, height=HEIGHT)
+
+
+def stacked(
+    df: pd.DataFrame,
+    title: str,
+    y_title: str,
+    color: str = "variable",
+    caption: str | Sequence[str] | None = None,
+    order: Sequence[str] | None = None,
+) -> alt.Chart:
+    """Stacked areas of a long table (month, value, and a colour column)."""
+    import altair as alt
+
+    return (
+        alt.Chart(df)
+        .mark_area(opacity=0.85)
+        .encode(
+            x=alt.X("month:T", title=None, axis=alt.Axis(format="%b %Y")),
+            y=alt.Y("value:Q", title=y_title, stack=True),
+            color=alt.Color(
+                f"{color}:N",
+                title=None,
+                sort=list(order) if order else None,
+                legend=alt.Legend(orient="top"),
+            ),
+            tooltip=[
+                f"{color}:N",
+                alt.Tooltip("month:T", format="%b %Y"),
+                alt.Tooltip("value:Q", format=",.1f"),
+            ],
+        )
+        .properties(title=_title(title, caption), width=WIDTH, height=HEIGHT)
+    )
+
+
+def lines(
+    df: pd.DataFrame,
+    x: str,
+    y: str,
+    color: str,
+    title: str,
+    x_title: str,
+    y_title: str,
+    caption: str | Sequence[str] | None = None,
+    points: bool = True,
+) -> alt.Chart:
+    """Lines (with points) of a long table."""
+    import altair as alt
+
+    return (
+        alt.Chart(df)
+        .mark_line(point=points)
+        .encode(
+            x=alt.X(f"{x}:Q", title=x_title),
+            y=alt.Y(f"{y}:Q", title=y_title),
+            color=alt.Color(f"{color}:N", title=None, legend=alt.Legend(orient="top")),
+            tooltip=[
+                f"{color}:N",
+                alt.Tooltip(f"{x}:Q", format=",.4g"),
+                alt.Tooltip(f"{y}:Q", format=",.2f"),
+            ],
+        )
+        .properties(title=_title(title, caption), width=WIDTH, height=HEIGHT)
+    )
+
+
+def tornado(
+    df: pd.DataFrame, title: str, x_title: str, caption: str | Sequence[str] | None = None
+) -> alt.Chart:
+    """Horizontal bars of the change in an output when each input moves to its low and high end.
+
+    ``df`` has columns ``input``, ``end`` (low/high) and ``change``, sorted by swing.
+    """
+    import altair as alt
+
+    order = list(dict.fromkeys(df["input"]))
+    return (
+        alt.Chart(df)
+        .mark_bar()
+        .encode(
+            y=alt.Y("input:N", sort=order, title=None, axis=alt.Axis(labelLimit=320)),
+            x=alt.X("change:Q", title=x_title),
+            color=alt.Color(
+                "end:N",
+                title="input at its",
+                scale=alt.Scale(domain=["low", "high"], range=["#4c78a8", "#f58518"]),
+                legend=alt.Legend(orient="top"),
+            ),
+            tooltip=[
+                "input:N",
+                "end:N",
+                alt.Tooltip("value:Q", format=",.4g"),
+                alt.Tooltip("change:Q", format=",.2f"),
+            ],
+        )
+        .properties(title=_title(title, caption), width=WIDTH, height=max(HEIGHT, 18 * len(order)))
+    )
+
+
+def share_history(
+    counts: pd.DataFrame, fit: pd.DataFrame, caption: str | Sequence[str] | None = None
+) -> alt.Chart:
+    """Domestic-share counts by basis (filled), forecasts (open), and the fitted S-curve with its band."""
+    import altair as alt
+
+    x = alt.X(
+        "year:Q", title="year", scale=alt.Scale(domain=[2021, 2029.5]), axis=alt.Axis(format="d")
+    )
+    y_title = "domestic share of China's AI accelerators (%)"
+    band = (
+        alt.Chart(fit)
+        .mark_area(opacity=0.15, color="#888")
+        .encode(x=x, y=alt.Y("p5:Q", title=y_title), y2="p95:Q")
+    )
+    line = alt.Chart(fit).mark_line(color="#444").encode(x=x, y="p50:Q")
+    colour = alt.Color("basis:N", title="counting basis", legend=alt.Legend(orient="right"))
+    tip = ["period:N", "source:N", "basis:N", alt.Tooltip("share:Q", format=".0f")]
+    counts_ = (
+        alt.Chart(counts[counts["kind"] == "count"])
+        .mark_point(filled=True, size=60)
+        .encode(x=x, y="share:Q", color=colour, tooltip=tip)
+    )
+    forecasts = (
+        alt.Chart(counts[counts["kind"] == "forecast"])
+        .mark_point(filled=False, size=60)
+        .encode(x=x, y="share:Q", color=colour, tooltip=tip)
+    )
+    return alt.layer(band, line, counts_, forecasts).properties(
+        title=_title(
+            "Domestic share: counts, analysts' forecasts (open) and the fitted S-curve", caption
+        ),
+        width=WIDTH,
+        height=HEIGHT,
+    )
+
+
+def grid(panels: Sequence[alt.TopLevelMixin], columns: int = 2) -> alt.ConcatChart:
+    """Panels side by side, ``columns`` per row, each keeping its own scales."""
+    import altair as alt
+
+    return alt.concat(*panels, columns=columns).resolve_scale(color="independent")

@@ -1,0 +1,99 @@
+"""What the notebooks share: how to run from their parameters cell, render and save charts.
+
+Under papermill and nbval (``H200CAST_STATIC_CHARTS=1``, set by ``make notebooks``,
+the test suite and the report) charts render as SVG: static, offline and byte-stable,
+so committed notebooks stay small and diffable. In JupyterLab, without the variable,
+Altair's default renderer keeps them interactive.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from h200cast.results import Result, run
+
+if TYPE_CHECKING:
+    import altair as alt
+    import pandas as pd
+
+STATIC_ENV = "H200CAST_STATIC_CHARTS"
+
+
+def static() -> bool:
+    """Whether charts should render as static SVG."""
+    return os.environ.get(STATIC_ENV, "") not in ("", "0")
+
+
+def setup() -> None:
+    """Choose the chart renderer (SVG when static, Altair's default otherwise)."""
+    import altair as alt
+
+    alt.renderers.enable("svg" if static() else "default")
+
+
+def run_from_parameters(
+    stance: str = "",
+    path: str = "",
+    switching: str = "",
+    overrides: dict | None = None,
+    draws: int = 1000,
+    seed: int = 20260131,
+) -> Result:
+    """Run the model from a notebook's parameters cell: ``path``, then ``switching``, then ``stance``."""
+    sets = [f"{k}={v}" for k, v in (overrides or {}).items()]
+    if path:
+        return run(path=path, overrides=sets, draws=draws, seed=seed)
+    if switching:
+        return run(switching=switching, overrides=sets, draws=draws, seed=seed)
+    return run(stance=stance or "selective_approval", overrides=sets, draws=draws, seed=seed)
+
+
+def save(
+    output_dir: str | os.PathLike | None,
+    name: str,
+    *,
+    chart: alt.TopLevelMixin | None = None,
+    table: pd.DataFrame | None = None,
+) -> list[Path]:
+    """With an ``output_dir``, write a chart as PNG and SVG, or a table as CSV; else write nothing."""
+    if not output_dir:
+        return []
+    out = Path(output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    if chart is not None:
+        import vl_convert as vlc
+
+        spec: Any = chart.to_json()
+        (out / f"{name}.svg").write_text(vlc.vegalite_to_svg(spec), encoding="utf-8")
+        (out / f"{name}.png").write_bytes(vlc.vegalite_to_png(spec, scale=2))
+        written += [out / f"{name}.svg", out / f"{name}.png"]
+    if table is not None:
+        table.to_csv(out / f"{name}.csv", index=False, lineterminator="\n")
+        written.append(out / f"{name}.csv")
+    return written
+
+
+def describe(result: Result, metric: str) -> str:
+    """A metric's median and 5-95% range in words, e.g. '2.31 million units (P5-P95 1.20-3.90)'."""
+    from h200cast.metrics import BY_NAME
+
+    s, unit = result.summary[metric], BY_NAME[metric].unit
+    if unit == "units":
+        f, what = (lambda x: f"{x / 1e6:.2f}"), " million units"
+    elif unit == "USD":
+        f, what = (lambda x: f"${x / 1e9:.1f}"), " billion"
+    elif unit == "share":
+        f, what = (lambda x: f"{100 * x:.0f}"), "%"
+    else:
+        f, what = (lambda x: f"{x:.0f}"), f" {unit}"
+    return f"{f(s['p50'])}{what} (P5-P95 {f(s['p5'])}-{f(s['p95'])}{what.strip() if unit == 'share' else ''})"
+
+
+def say(markdown: str) -> None:
+    """Show computed prose as Markdown in the notebook."""
+    from IPython.display import Markdown, display
+
+    display(Markdown(markdown))

@@ -1,0 +1,132 @@
+"""Execute the notebooks with papermill, in worker processes, with static charts.
+
+Notebooks run in separate processes, never threads (kernels and papermill are not
+thread-safe); with 2 cores, 2 workers is the ceiling. Calling papermill's API from a
+worker saves its command-line start-up for every notebook. Under the runner, charts
+render as SVG (``H200CAST_STATIC_CHARTS=1``), so outputs are static and byte-stable.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from h200cast.notebook import STATIC_ENV
+
+
+@dataclass(frozen=True)
+class Job:
+    """One notebook execution."""
+
+    notebook: Path
+    output: Path
+    parameters: dict[str, Any]
+    clean: bool = False  # strip per-run metadata (for notebooks committed in place)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a job went."""
+
+    job: Job
+    ok: bool
+    seconds: float
+    error: str = ""
+
+
+def notebooks_dir() -> Path:
+    """The checkout's ``notebooks/``."""
+    from h200cast.params import default_params_dir
+
+    return default_params_dir().parent / "notebooks"
+
+
+def notebook_paths(names: Sequence[str] = (), folder: Path | None = None) -> list[Path]:
+    """The numbered notebooks (``NN_name.ipynb``), or those named."""
+    from h200cast.errors import InputError
+
+    folder = folder or notebooks_dir()
+    found = sorted(folder.glob("[0-9][0-9]_*.ipynb"))
+    if not names:
+        return found
+    by_name = {p.stem: p for p in found} | {p.name: p for p in found}
+    missing = [n for n in names if n not in by_name]
+    if missing:
+        raise InputError(
+            f"unknown notebook; expected one of: {', '.join(p.stem for p in found)}",
+            key="notebook",
+            value=missing[0],
+        )
+    return [by_name[n] for n in names]
+
+
+def clean(nb: Any) -> Any:
+    """Drop what changes from run to run without changing results: papermill's timings and paths."""
+    nb.metadata.pop("papermill", None)
+    for cell in nb.cells:
+        cell.metadata.pop("papermill", None)
+        cell.metadata.pop("execution", None)
+    return nb
+
+
+def execute(job: Job) -> Outcome:
+    """Run one notebook (in the calling process); errors are caught and reported."""
+    import papermill as pm
+
+    os.environ[STATIC_ENV] = "1"
+    start = time.perf_counter()
+    try:
+        nb = pm.execute_notebook(
+            str(job.notebook),
+            str(job.output),
+            parameters=job.parameters or None,
+            cwd=str(job.notebook.parent),
+            progress_bar=False,
+            log_output=False,
+            kernel_name="python3",
+        )
+        if job.clean:
+            import nbformat
+
+            nbformat.write(clean(nb), str(job.output))
+        return Outcome(job, True, time.perf_counter() - start)
+    except Exception as exc:  # a failing notebook must not stop the others
+        return Outcome(job, False, time.perf_counter() - start, _short_error(exc))
+
+
+def _short_error(exc: Exception) -> str:
+    name = getattr(exc, "ename", type(exc).__name__)
+    value = getattr(exc, "evalue", str(exc))
+    return f"{name}: {value}".strip()[:2000]
+
+
+def execute_many(
+    jobs: Sequence[Job], workers: int | None = None, progress: bool = True
+) -> list[Outcome]:
+    """Run jobs in up to ``workers`` processes (default: the number of cores), in job order."""
+    from tqdm import tqdm
+
+    workers = max(1, min(workers or os.cpu_count() or 1, len(jobs) or 1))
+    bar = tqdm(total=len(jobs), desc="notebooks", unit="nb", disable=not progress)
+    outcomes: list[Outcome | None] = [None] * len(jobs)
+    if workers == 1:
+        for i, job in enumerate(jobs):
+            outcomes[i] = execute(job)
+            bar.update()
+    else:
+        import multiprocessing as mp
+
+        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
+            futures = {pool.submit(execute, job): i for i, job in enumerate(jobs)}
+            from concurrent.futures import as_completed
+
+            for fut in as_completed(futures):
+                outcomes[futures[fut]] = fut.result()
+                bar.update()
+    bar.close()
+    return [o for o in outcomes if o is not None]

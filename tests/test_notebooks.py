@@ -1,0 +1,122 @@
+"""The notebooks: structure, size, and outputs that two runs with the same seed reproduce.
+
+nbval (run by ``make test`` with ``--nbval-lax``) checks the summary cells marked
+``# NBVAL_CHECK_OUTPUT`` against their stored outputs; this module checks the rest of
+what the suite promises about the notebooks.
+"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from support import ROOT
+
+from h200cast.runner import Job, execute_many, notebook_paths
+
+NOTEBOOKS = notebook_paths()
+PARAMETERS = {"stance", "path", "switching", "overrides", "draws", "seed", "output_dir"}
+
+
+def test_the_six_notebooks_are_there() -> None:
+    assert [p.name for p in NOTEBOOKS] == [
+        "01_demand.ipynb",
+        "02_supply_shortfall.ipynb",
+        "03_fee_revenue.ipynb",
+        "04_domestic_substitution.ipynb",
+        "05_stance_comparison.ipynb",
+        "06_sensitivity.ipynb",
+    ]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_structure(path: Path) -> None:
+    assert path.stat().st_size <= 300_000, f"{path.name} is {path.stat().st_size} bytes"
+    nb = nbformat.read(path, 4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    params = code[0]
+    assert "parameters" in params.metadata.get("tags", []), (
+        "the first code cell must be tagged `parameters`"
+    )
+    names = set()
+    for node in ast.parse(
+        params.source
+    ).body:  # plain values only: papermill does not recompute derived ones
+        assert isinstance(node, ast.Assign) and len(node.targets) == 1, ast.dump(node)
+        ast.literal_eval(node.value)
+        names.add(node.targets[0].id)
+    assert names == PARAMETERS
+    checked = [c for c in code if "# NBVAL_CHECK_OUTPUT" in c.source]
+    assert checked, "a summary cell must be marked # NBVAL_CHECK_OUTPUT"
+    for c in checked:
+        text = "".join(o.get("text", "") for o in c.outputs)
+        assert len(text.splitlines()) >= 3, "the checked cell must be committed with its output"
+    for c in code:  # thin narratives: the model, frames and charts live in h200cast
+        assert "import numpy" not in c.source and "import pandas" not in c.source, c.source
+        assert not c.source.lstrip().startswith("def "), "no functions defined in a notebook"
+    assert any("image/svg+xml" in o.get("data", {}) for c in code for o in c.outputs), (
+        "committed charts are static SVG"
+    )
+
+
+def test_papermill_lists_the_parameters() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "papermill", "--help-notebook", str(NOTEBOOKS[2])],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    for name in PARAMETERS:
+        assert name in out.stdout
+
+
+def _outputs(nb: nbformat.NotebookNode) -> list[list[dict]]:
+    """Each original code cell's outputs, without execution counts (papermill's injected cell left out)."""
+    cells = [
+        c
+        for c in nb.cells
+        if c.cell_type == "code" and "injected-parameters" not in c.metadata.get("tags", [])
+    ]
+    return [
+        [
+            {k: v for k, v in o.items() if k not in ("execution_count", "metadata")}
+            for o in c.outputs
+        ]
+        for c in cells
+    ]
+
+
+def test_two_runs_with_the_same_seed_give_the_same_outputs(tmp_path: Path) -> None:
+    # Re-run every notebook at its defaults (plus an output folder) and compare every output,
+    # charts included, with the committed run; also check what output_dir writes.
+    jobs = [Job(p, tmp_path / p.name, {"output_dir": str(tmp_path / p.stem)}) for p in NOTEBOOKS]
+    outcomes = execute_many(jobs, workers=2, progress=False)
+    assert all(o.ok for o in outcomes), [o.error for o in outcomes if not o.ok]
+    for p in NOTEBOOKS:
+        fresh, committed = nbformat.read(tmp_path / p.name, 4), nbformat.read(p, 4)
+        assert _outputs(fresh) == _outputs(committed), (
+            f"{p.name}: outputs differ from the committed run"
+        )
+        written = {f.suffix for f in (tmp_path / p.stem).iterdir()}
+        assert {".csv", ".png", ".svg"} <= written, p.name
+
+
+def test_a_stance_set_by_papermill_reaches_the_answer(tmp_path: Path) -> None:
+    nb = ROOT / "notebooks" / "03_fee_revenue.ipynb"
+    (o,) = execute_many(
+        [Job(nb, tmp_path / "out.ipynb", {"stance": "customs_ban", "draws": 200})], 1, False
+    )
+    assert o.ok, o.error
+    answer = nbformat.read(tmp_path / "out.ipynb", 4).cells
+    text = "".join(
+        str(out.get("data", {}).get("text/markdown", ""))
+        for c in answer
+        if c.cell_type == "code"
+        for out in c.get("outputs", [])
+    )
+    assert "**customs_ban**" in text

@@ -22,7 +22,7 @@ NOTEBOOKS = notebook_paths()
 PARAMETERS = {"stance", "path", "switching", "overrides", "draws", "seed", "output_dir"}
 
 
-def test_the_six_notebooks_are_there() -> None:
+def test_the_six_notebooks_and_the_stance_page_are_there() -> None:
     assert [p.name for p in NOTEBOOKS] == [
         "01_demand.ipynb",
         "02_supply_shortfall.ipynb",
@@ -30,6 +30,7 @@ def test_the_six_notebooks_are_there() -> None:
         "04_domestic_substitution.ipynb",
         "05_stance_comparison.ipynb",
         "06_sensitivity.ipynb",
+        "stance_page.ipynb",
     ]
 
 

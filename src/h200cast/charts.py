@@ -45,17 +45,11 @@ def fan(
     if bands:
         layers.append(base.mark_area(opacity=0.15).encode(y=alt.Y("p10:Q"), y2="p90:Q"))
         layers.append(base.mark_area(opacity=0.25).encode(y=alt.Y("p25:Q"), y2="p75:Q"))
+    shown = ("p10", "p50", "p90") if bands else ("p50",)
+    tips = ["run:N", alt.Tooltip("month:T", format="%b %Y")]
+    tips += [alt.Tooltip(f"{q}:Q", format=",.1f") for q in shown]
     layers.append(
-        base.mark_line(strokeWidth=2).encode(
-            y=alt.Y("p50:Q", title=y_title),
-            tooltip=[
-                "run:N",
-                alt.Tooltip("month:T", format="%b %Y"),
-                alt.Tooltip("p10:Q", format=",.1f"),
-                alt.Tooltip("p50:Q", format=",.1f"),
-                alt.Tooltip("p90:Q", format=",.1f"),
-            ],
-        )
+        base.mark_line(strokeWidth=2).encode(y=alt.Y("p50:Q", title=y_title), tooltip=tips)
     )
     caps = [
         *([caption] if isinstance(caption, str) else list(caption or [])),

@@ -97,3 +97,38 @@ def say(markdown: str) -> None:
     from IPython.display import Markdown, display
 
     display(Markdown(markdown))
+
+
+def shortfall_answer(result: Result) -> str:
+    """What ships, what does not, and the main reason why, in words."""
+    s = result.summary
+    labels = {
+        "beijing": "blocked by Beijing",
+        "us_rule": "blocked by the US rule",
+        "supply": "short of supply",
+    }
+    main = max(labels, key=lambda k: s[f"shortfall_{k}_units"]["p50"])
+    return (
+        f"Under **{result.label}**, **{describe(result, 'shipments_total_units')}** ship against demand of "
+        f"{describe(result, 'demand_total_units')}. The shortfall is {describe(result, 'shortfall_total_units')}; "
+        f"at the median most of it is **{labels[main]}**."
+    )
+
+
+def fee_answer(result: Result) -> str:
+    """The US fee and Nvidia's revenue, in words."""
+    return (
+        f"Under **{result.label}**, the US fee brings in **{describe(result, 'us_fee_revenue_total_usd')}** over "
+        f"the horizon, {describe(result, 'us_fee_revenue_2026_usd')} of it in 2026, on Nvidia revenue of "
+        f"{describe(result, 'nvidia_revenue_total_usd')}."
+    )
+
+
+def comparison_answer(results: list[Result]) -> str:
+    """Which stance yields the most and the least US fee revenue, in words."""
+    fee = {r.label: r.summary["us_fee_revenue_total_usd"]["p50"] for r in results}
+    best, worst = max(fee, key=fee.get), min(fee, key=fee.get)
+    return (
+        f"US fee revenue over the horizon ranges from **${fee[worst] / 1e9:.1f} billion under {worst}** to "
+        f"**${fee[best] / 1e9:.1f} billion under {best}** (medians)."
+    )

@@ -46,12 +46,16 @@ def notebooks_dir() -> Path:
     return default_params_dir().parent / "notebooks"
 
 
+STANCE_PAGE = "stance_page"
+"""The notebook the report runs once per stance or path (its page)."""
+
+
 def notebook_paths(names: Sequence[str] = (), folder: Path | None = None) -> list[Path]:
-    """The numbered notebooks (``NN_name.ipynb``), or those named."""
+    """The analyses (``NN_name.ipynb``) then the stance page, or the notebooks named."""
     from h200cast.errors import InputError
 
     folder = folder or notebooks_dir()
-    found = sorted(folder.glob("[0-9][0-9]_*.ipynb"))
+    found = [*sorted(folder.glob("[0-9][0-9]_*.ipynb")), folder / f"{STANCE_PAGE}.ipynb"]
     if not names:
         return found
     by_name = {p.stem: p for p in found} | {p.name: p for p in found}

@@ -25,8 +25,8 @@ export IPYTHONDIR := $(CURDIR)/.ipython
 
 .PHONY: report test lint lab bench schema notebooks env clean
 
-report: $(STAMP)  ## run every stance and path; write reports/latest/ and print the table
-	$(BIN)/h200cast report --out reports/latest
+report: $(STAMP)  ## the offline HTML report for every stance and path: reports/latest/index.html
+	$(BIN)/h200cast report
 
 test: $(STAMP)  ## lint, schema drift, evidence, the test suite and nbval on every notebook
 	$(BIN)/ruff check .

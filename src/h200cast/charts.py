@@ -197,3 +197,79 @@ def grid(panels: Sequence[alt.TopLevelMixin], columns: int = 2) -> alt.ConcatCha
     import altair as alt
 
     return alt.concat(*panels, columns=columns).resolve_scale(color="independent")
+
+
+def bars(
+    df: pd.DataFrame,
+    y: str,
+    x: str,
+    color: str,
+    title: str,
+    x_title: str,
+    caption: str | Sequence[str] | None = None,
+    order: Sequence[str] | None = None,
+) -> alt.Chart:
+    """Horizontal stacked bars, one per category of ``y``."""
+    import altair as alt
+
+    return (
+        alt.Chart(df)
+        .mark_bar()
+        .encode(
+            y=alt.Y(f"{y}:N", title=None, sort=list(dict.fromkeys(df[y]))),
+            x=alt.X(f"{x}:Q", title=x_title, stack=True),
+            color=alt.Color(
+                f"{color}:N",
+                title=None,
+                sort=list(order) if order else None,
+                legend=alt.Legend(orient="top"),
+            ),
+            order=alt.Order("order:Q"),
+            tooltip=[f"{y}:N", f"{color}:N", alt.Tooltip(f"{x}:Q", format=",.3f")],
+        )
+        .transform_calculate(order=f"indexof({list(order or [])!r}, datum['{color}'])")
+        .properties(
+            title=_title(title, caption), width=WIDTH, height=max(120, 28 * df[y].nunique())
+        )
+    )
+
+
+def sliders_fee(
+    df: pd.DataFrame, title: str, caption: str | Sequence[str] | None = None
+) -> alt.Chart:
+    """Fee revenue per run = shipments x price x fee rate, with both as sliders (Vega parameters)."""
+    import altair as alt
+
+    rate = alt.param(
+        name="fee_rate",
+        value=0.25,
+        bind=alt.binding_range(min=0.0, max=0.5, step=0.01, name="US fee rate "),
+    )
+    price = alt.param(
+        name="price_usd",
+        value=27000,
+        bind=alt.binding_range(
+            min=15000, max=40000, step=500, name="selling price (USD per H200) "
+        ),
+    )
+    base = (
+        alt.Chart(df)
+        .transform_calculate(fee="datum.shipments * price_usd * fee_rate / 1e9")
+        .encode(y=alt.Y("run:N", title=None, sort=list(df["run"])))
+    )
+    bar = base.mark_bar(color="#4c78a8").encode(
+        x=alt.X("fee:Q", title="US fee revenue over the horizon ($ billion)"),
+        tooltip=[
+            "run:N",
+            alt.Tooltip("shipments:Q", format=",.0f", title="median shipments (units)"),
+            alt.Tooltip("fee:Q", format=",.2f", title="fee ($ billion)"),
+        ],
+    )
+    text = base.mark_text(align="left", dx=4).encode(
+        x="fee:Q", text=alt.Text("fee:Q", format="$,.2f")
+    )
+    return (
+        (bar + text)
+        .add_params(rate, price)
+        .properties(title=_title(title, caption), width=WIDTH, height=max(140, 30 * len(df)))
+    )

@@ -183,17 +183,37 @@ def build_parser() -> argparse.ArgumentParser:
     )
     nbp.add_argument("--quiet", action="store_true", help="no progress bar")
 
-    rep = sub.add_parser("report", help="run every stance and path and write a summary")
+    rep = sub.add_parser("report", help="build the offline HTML report for every stance and path")
     rep.add_argument(
-        "--stances", nargs="*", metavar="NAME", default=None, help="stances (default: all)"
+        "--stances", nargs="*", metavar="NAME", default=None, help="stances (default: all six)"
     )
     rep.add_argument(
         "--paths", nargs="*", metavar="NAME", default=None, help="stance paths (default: all)"
     )
     rep.add_argument("--draws", type=_positive_int, default=DEFAULT_DRAWS)
     rep.add_argument("--seed", type=_seed, default=DEFAULT_SEED)
-    rep.add_argument("--out", type=Path, default=Path("reports/latest"), metavar="DIR")
-    rep.add_argument("--quiet", action="store_true", help="no progress bar")
+    rep.add_argument(
+        "--jobs",
+        type=_positive_int,
+        default=None,
+        help="notebook worker processes (default: cores)",
+    )
+    rep.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="where to write (default: reports/report-<time>/, then reports/latest points at it)",
+    )
+    rep.add_argument("--force", action="store_true", help="run every notebook, reusing nothing")
+    rep.add_argument("--quiet", action="store_true", help="no progress bars")
+    rep.add_argument(
+        "--analyses",
+        nargs="*",
+        metavar="NOTEBOOK",
+        default=None,
+        help="cross-stance notebooks to include (default: 04, 05 and 06)",
+    )
     rep.add_argument("--params-dir", type=Path, default=None)
     return parser
 
@@ -403,9 +423,12 @@ def _cmd_evidence_show(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from h200cast.report import build_summary
+    from h200cast.report import ANALYSES, build_report
 
-    return build_summary(
+    return build_report(
+        jobs=args.jobs,
+        force=args.force,
+        analyses=ANALYSES if args.analyses is None else args.analyses,
         stances=args.stances,
         paths=args.paths,
         draws=args.draws,

@@ -213,3 +213,51 @@ def tornado(oat: pd.DataFrame, metric: str, n: int = 10) -> Figure:
     table = top_inputs(oat, metric, n).assign(change=lambda d: d["change"] / div)
     caption = "Source: h200cast model, --point runs with one input at a time at its 5th or 95th percentile."
     return charts.tornado(table, title, f"change from the central run ({unit})", caption), table
+
+
+def shortfall_by_run(results: Sequence[Result]) -> Figure:
+    """Shipments and the three parts of the shortfall per stance or path (medians over the horizon)."""
+    import pandas as pd
+
+    parts = {
+        "shipments_total_units": "shipped",
+        "shortfall_beijing_units": "blocked by Beijing",
+        "shortfall_us_rule_units": "blocked by the US rule",
+        "shortfall_supply_units": "short of supply",
+    }
+    table = pd.DataFrame(
+        [
+            {"run": r.label, "part": label, "value": r.summary[m]["p50"] / 1e6}
+            for r in results
+            for m, label in parts.items()
+        ]
+    )
+    chart = charts.bars(
+        table,
+        "run",
+        "value",
+        "part",
+        "Where demand goes, by stance (medians over the horizon)",
+        "million units",
+        [MODEL_CAPTION, "Medians of each part; they need not add to the median total."],
+        order=list(parts.values()),
+    )
+    return chart, table
+
+
+def fee_sliders(results: Sequence[Result]) -> Figure:
+    """US fee revenue per run with sliders for the fee rate and the selling price (works without a kernel).
+
+    The sliders apply to each run's median shipments over the horizon, held as modelled:
+    the price slider does not re-run demand's response to price.
+    """
+    import pandas as pd
+
+    table = pd.DataFrame(
+        [{"run": r.label, "shipments": r.summary["shipments_total_units"]["p50"]} for r in results]
+    )
+    caption = [
+        MODEL_CAPTION,
+        "Bars: each run's median shipments x price x fee rate; move the sliders below.",
+    ]
+    return charts.sliders_fee(table, "US fee revenue over the horizon, by stance", caption), table

@@ -27,6 +27,7 @@ class Job:
     output: Path
     parameters: dict[str, Any]
     clean: bool = False  # strip per-run metadata (for notebooks committed in place)
+    html: Path | None = None  # also write the executed notebook as HTML, code hidden
 
 
 @dataclass(frozen=True)
@@ -98,9 +99,25 @@ def execute(job: Job) -> Outcome:
             import nbformat
 
             nbformat.write(clean(nb), str(job.output))
+        if job.html is not None:
+            job.html.write_text(to_html(nb), encoding="utf-8")
         return Outcome(job, True, time.perf_counter() - start)
     except Exception as exc:  # a failing notebook must not stop the others
         return Outcome(job, False, time.perf_counter() - start, _short_error(exc))
+
+
+def to_html(nb: Any) -> str:
+    """An executed notebook as a reader's page: outputs and prose, no code, no prompts."""
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(
+        template_name="lab",
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+    )
+    body, _ = exporter.from_notebook_node(nb)
+    return body
 
 
 def _short_error(exc: Exception) -> str:

@@ -1,0 +1,308 @@
+"""The batch report: contents, links, offline rendering in Chromium, faults and caching."""
+
+from __future__ import annotations
+
+import html.parser
+import json
+import os
+import shutil
+import subprocess
+import zlib
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from h200cast import report, runner
+from h200cast.cli import main
+from h200cast.metrics import METRICS
+
+SMALL = [
+    "--stances",
+    "customs_ban",
+    "open_market",
+    "--paths",
+    "as_reported_2026_01",
+    "--draws",
+    "200",
+    "--analyses",
+    "05_stance_comparison",
+    "--quiet",
+]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("report") / "rep"
+    assert main(["report", *SMALL, "--out", str(out)]) == 0
+    return out
+
+
+class _Links(html.parser.HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.hrefs: list[str] = []
+        self.scripts: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag in ("a", "iframe", "link") and (a.get("href") or a.get("src")):
+            self.hrefs.append(a.get("href") or a.get("src") or "")
+        if tag == "script" and a.get("src"):
+            self.scripts.append(a["src"] or "")
+
+
+def _links(page: Path) -> _Links:
+    p = _Links()
+    p.feed(page.read_text(encoding="utf-8"))
+    return p
+
+
+def test_report_holds_every_output(built: Path) -> None:
+    for name in (
+        "index.html",
+        "whatif.html",
+        "summary.csv",
+        "results.parquet",
+        "manifest.json",
+        "charts/stance_comparison.png",
+        "charts/stance_comparison.svg",
+        "charts/shortfall_by_run.svg",
+        "analyses/05_stance_comparison.html",
+        "analyses/05_stance_comparison.ipynb",
+    ):
+        assert (built / name).is_file(), name
+    for run in ("customs_ban", "open_market", "as_reported_2026_01"):
+        assert (built / "runs" / run / "page.html").is_file()
+        assert (built / "runs" / run / "page.ipynb").is_file()
+        assert any((built / "runs" / run / "page_files").glob("*.png"))
+    assert len((built / "summary.csv").read_text().splitlines()) == 1 + 3 * len(METRICS)
+    table = pq.read_table(built / "results.parquet")
+    assert table.num_rows == 3 * 200 and "us_fee_revenue_total_usd" in table.column_names
+    m = json.loads((built / "manifest.json").read_text())
+    assert m["version"] and m["draws"] == 200 and m["seed"] == 20260131 and m["failed"] == []
+    assert m["seconds"] > 0 and all(len(r["params_sha256"]) == 64 for r in m["runs"])
+    assert m["git_commit"] is None or len(m["git_commit"]) >= 40
+
+
+def test_index_links_resolve_and_nothing_comes_from_another_host(built: Path) -> None:
+    for page in (built / "index.html", built / "whatif.html"):
+        links = _links(page)
+        assert not [s for s in links.scripts if "://" in s], (
+            f"{page.name} loads scripts from another host"
+        )
+        for href in links.hrefs:
+            if "://" in href or href.startswith("#"):
+                continue  # source pages of the evidence are meant to be external
+            assert (page.parent / href).exists(), f"{page.name} links to missing {href}"
+    index = (built / "index.html").read_text()
+    assert (
+        index.count("<svg") >= 2
+        and "runs/customs_ban/page.html" in index
+        and "whatif.html" in index
+    )
+    for words in ("Headline comparison", "Sources", "Manifest", "L191"):
+        assert words in index
+    whatif = (built / "whatif.html").read_text()
+    assert "vegaEmbed" in whatif and "fee_rate" in whatif and "price_usd" in whatif
+
+
+def test_second_build_reuses_pages_and_force_does_not(
+    built: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first = json.loads((built / "manifest.json").read_text())
+    assert main(["report", *SMALL, "--out", str(built)]) == 0
+    second = json.loads((built / "manifest.json").read_text())
+    assert all(p["cached"] for p in second["pages"]) and len(second["pages"]) == 4
+    assert second["seconds"] < 0.5 * first["seconds"], (first["seconds"], second["seconds"])
+    assert (built / "runs" / "customs_ban" / "page.html").is_file()
+    assert main(["report", *SMALL, "--out", str(built), "--force"]) == 0
+    third = json.loads((built / "manifest.json").read_text())
+    assert not any(p["cached"] for p in third["pages"])
+    # a changed input (draws) changes every key: nothing reused
+    changed = [
+        "--stances",
+        "customs_ban",
+        "open_market",
+        "--paths",
+        "as_reported_2026_01",
+        "--draws",
+        "150",
+        "--analyses",
+        "--quiet",
+        "--out",
+        str(built),
+    ]
+    assert main(["report", *changed]) == 0
+    fourth = json.loads((built / "manifest.json").read_text())
+    assert not any(p["cached"] for p in fourth["pages"])
+    capsys.readouterr()
+
+
+def test_a_failing_notebook_does_not_stop_the_others(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    real = runner.execute
+
+    def flaky(job: runner.Job) -> runner.Outcome:
+        if job.parameters.get("stance") == "customs_ban":
+            return runner.Outcome(job, False, 0.1, "RuntimeError: boom")
+        return real(job)
+
+    monkeypatch.setattr(runner, "execute", flaky)  # --jobs 1 runs in this process
+    out = tmp_path / "rep"
+    rc = main(
+        [
+            "report",
+            "--stances",
+            "customs_ban",
+            "open_market",
+            "--paths",
+            "--analyses",
+            "--draws",
+            "100",
+            "--jobs",
+            "1",
+            "--quiet",
+            "--out",
+            str(out),
+        ]
+    )
+    assert rc == 1
+    index = (out / "index.html").read_text()
+    assert "Runs that failed" in index and "boom" in index and "(page failed)" in index
+    assert (out / "runs" / "open_market" / "page.html").is_file()
+    assert json.loads((out / "manifest.json").read_text())["failed"] == ["customs_ban"]
+    assert "FAILED run customs_ban" in capsys.readouterr().err
+
+
+def test_an_interrupted_build_leaves_the_previous_report(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "rep"
+    out.mkdir()
+    (out / "index.html").write_text("previous report")
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(report, "run_pages", lambda *a, **k: [])  # no notebooks needed here
+    monkeypatch.setattr(report, "write_results", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        report.build_report(
+            stances=["open_market"], paths=[], analyses=(), draws=50, out=out, quiet=True
+        )
+    assert (out / "index.html").read_text() == "previous report"
+    assert [p.name for p in tmp_path.iterdir()] == ["rep"]  # no half-built folder left behind
+
+
+def test_latest_points_at_the_newest_complete_report(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(
+        report, "run_pages", lambda *a, **k: []
+    )  # the link is the point, not the notebooks
+    reports = tmp_path / "reports"
+    kw = {
+        "stances": ["open_market"],
+        "paths": [],
+        "analyses": (),
+        "draws": 50,
+        "quiet": True,
+        "reports_dir": reports,
+    }
+    assert report.build_report(**kw) == 0
+    first = (reports / "latest").resolve()
+    assert (reports / "latest").is_symlink() and (first / "index.html").is_file()
+    import time
+
+    time.sleep(1.1)  # report folders are named by the second
+    assert report.build_report(**kw) == 0
+    second = (reports / "latest").resolve()
+    assert (
+        second != first and (second / "index.html").is_file() and (first / "index.html").is_file()
+    )
+
+
+def test_unknown_stance_exits_2_before_any_work(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["report", "--stances", "nonesuch", "--out", str(tmp_path / "r")]) == 2
+    assert "unknown stance" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
+
+
+# --- in a real browser, offline -------------------------------------------------------------
+
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--virtual-time-budget=10000",
+    "--window-size=1300,1600",
+]
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    """Debian's Chromium; installed by the test setup when missing (the machines run as root)."""
+    found = shutil.which("chromium") or shutil.which("chromium-headless-shell")
+    if found:
+        return found
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for cmd in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "chromium"]):
+        done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900)
+        assert done.returncode == 0, f"could not install chromium: {done.stderr[-2000:]}"
+    found = shutil.which("chromium")
+    assert found, "chromium is not on PATH after installing it"
+    return found
+
+
+def _browse(chromium: str, page: Path, tmp: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={tmp / 'profile'}", *extra, page.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def _not_blank(png: Path) -> float:
+    """Share of non-zero bytes in the PNG's filtered pixel data (a blank page gives almost none)."""
+    data = png.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    i, idat = 8, b""
+    while i < len(data):
+        n = int.from_bytes(data[i : i + 4], "big")
+        if data[i + 4 : i + 8] == b"IDAT":
+            idat += data[i + 8 : i + 8 + n]
+        i += 12 + n
+    raw = zlib.decompress(idat)
+    return sum(b != 0 for b in raw[::7]) / len(raw[::7])
+
+
+def test_report_renders_offline_in_chromium(built: Path, chromium: str, tmp_path: Path) -> None:
+    dom = _browse(chromium, built / "index.html", tmp_path, "--dump-dom").stdout
+    assert dom.count("<svg") >= 2, "the headline charts did not render"
+    shot = tmp_path / "index.png"
+    _browse(chromium, built / "index.html", tmp_path, f"--screenshot={shot}")
+    assert shot.is_file() and _not_blank(shot) > 0.01
+    # the what-if chart is drawn by Vega in the browser, with its sliders, from inlined scripts only
+    dom = _browse(chromium, built / "whatif.html", tmp_path, "--dump-dom").stdout
+    assert "<canvas" in dom or "<svg" in dom, "the what-if chart did not render"
+    assert dom.count('type="range"') == 2, "the two sliders are missing"
+    shot = tmp_path / "whatif.png"
+    _browse(chromium, built / "whatif.html", tmp_path, f"--screenshot={shot}")
+    assert _not_blank(shot) > 0.005
+    # the stance pages open too, with their charts
+    page = _browse(
+        chromium, built / "runs" / "customs_ban" / "page.html", tmp_path, "--dump-dom"
+    ).stdout
+    assert (
+        page.count("data:image/svg+xml") >= 3 and "customs_ban" in page
+    )  # nbconvert embeds SVG as images

@@ -167,7 +167,10 @@ def plan_pages(
             )
         )
     every = sorted(r.scenario.digest() for r in results)
-    for nb in notebook_paths(list(analyses)) if analyses else []:  # no names would mean every notebook
+    chosen = (
+        notebook_paths(list(analyses)) if analyses else []
+    )  # no names would mean every notebook
+    for nb in chosen:
         params = {"draws": draws, "seed": seed}
         pages.append(
             Page(

@@ -176,3 +176,14 @@ def test_each_draw_is_independent_of_the_others() -> None:
         not never.any()
         or (full["approvals_unused"][never, -1] <= full["approvals_unused"][never, 2]).all()
     )
+
+
+def test_approvals_lapse_when_a_draw_leaves_selective_approval() -> None:
+    # Approvals belong to their stance: in every month a draw is not under selective
+    # approval it holds none. (When they survived a change of stance, less stock could
+    # end with more shipped: the unused pool was saved for the return.)
+    p = simulate(scenario(switching="from_2026_01_31"), draws=2000, seed=4)
+    col = p.stance_names.index("selective_approval")
+    away = p.stance_weights[:, :, col] == 0
+    assert away.any() and (p["approvals_unused"][away] == 0).all()
+    assert (p["approvals_unused"][~away] > 0).any()

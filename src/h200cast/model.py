@@ -428,6 +428,11 @@ def _advance(paths: Paths, levers: list[_StanceLevers]) -> None:
         ti = float(i)
         # domestic share: S-curve on a clock that runs faster under a pushing stance
         w = W[:, i, :]  # (1 or draws, stances)
+        for (
+            lv
+        ) in levers:  # approvals belong to their stance: a draw that leaves it keeps none of them
+            if lv.pool is not None:
+                lv.pool = np.where(w[:, lv.col] > 0, lv.pool, 0.0)
         push = (push_s * w).sum(axis=1)
         if push_prev is not None:
             elapsed = elapsed + 0.5 * (push_prev + push)

@@ -867,7 +867,7 @@ def _clean(loc: Iterable[Any]) -> list[Any]:
     return [p for p in loc if not (isinstance(p, str) and p in _TAGS)]
 
 
-_TAGS = {"point", "triangular", "uniform", "lognormal", "truncnormal"}
+_TAGS = {"point", "triangular", "uniform", "lognormal", "truncnormal", "Range", "Values"}
 
 
 def check_evidence(scenario: BaseModel, known: set[str], layers: Layers | None = None) -> None:
@@ -949,6 +949,16 @@ def check_file(file: Path, evidence_ids: set[str] | None = None) -> str:
     data = load_yaml(file)
     if "target" in data and "spec" in data:
         return _check_estimate_file(file, data)
+    if set(data) == {"checks"}:
+        from h200cast.checks import load_checks
+
+        load_checks(file)
+        return "checks"
+    if "design" in data and "inputs" in data:
+        from h200cast.sweep import load_spec
+
+        load_spec(file)
+        return "sweep"
     if "transitions" in data:
         kind, model = "switching", Switching
     elif "steps" in data:

@@ -33,6 +33,7 @@ test: $(STAMP)  ## lint, schema drift, evidence, the test suite and nbval on eve
 	$(BIN)/ruff format --check .
 	$(BIN)/h200cast params schema --check
 	$(BIN)/h200cast evidence check
+	$(BIN)/h200cast check
 	$(BIN)/python -m pytest tests notebooks --nbval-lax --nbval-current-env \
 		--nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider
 

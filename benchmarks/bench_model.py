@@ -21,6 +21,7 @@ import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 ENGINE = """
 import json, time
@@ -110,9 +111,67 @@ def main() -> None:
                 f"{wall:.2f} s",
             )
         )
+    rows += sweep_rows()
     print("| what | time |\n|---|---|")
     for what, t in rows:
         print(f"| {what} | {t} |")
+
+
+SWEEP_INPUTS = {
+    "us.us_cumulative_units_before": (5e5, 3e6),
+    "money.price_usd": (2e4, 3.5e4),
+    "us.us_units_per_month": (5e3, 2.5e4),
+    "supply.inventory_units": (6e5, 7e5),
+    "demand.order_book_units": (1e6, 2.5e6),
+    "us.licence_lag_months": (1.0, 2.5),
+    "us.retighten_prob_per_month": (0.0, 0.04),
+    "supply.production_units_per_month": (0.0, 1.1e5),
+    "demand.price_elasticity": (-1.0, -0.1),
+    "demand.backlog_persistence": (0.6, 0.95),
+}
+
+
+def sweep_rows() -> list[tuple[str, str]]:
+    """A 100,000-point sweep of one stance (one run per point) and Sobol indices of 10 inputs."""
+    import tempfile
+
+    import yaml
+
+    from h200cast import sweep
+    from h200cast.sensitivity import model_sobol
+
+    spec = {
+        "name": "bench",
+        "description": "benchmark",
+        "design": {"method": "lhs", "points": 100_000, "seed": 1},
+        "inputs": {k: {"low": lo, "high": hi} for k, (lo, hi) in SWEEP_INPUTS.items()},
+        "runs": {"stances": ["open_market"]},
+        "outputs": ["us_fee_revenue_total_usd", "shipments_total_units"],
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        f = Path(tmp) / "bench.yaml"
+        f.write_text(yaml.safe_dump(spec))
+        t = time.perf_counter()
+        m = sweep.run_sweep(sweep.load_spec(f), Path(tmp) / "out", quiet=True)
+        sweep_s = time.perf_counter() - t
+    t = time.perf_counter()
+    model_sobol(
+        stance="open_market",
+        ranges=SWEEP_INPUTS,
+        outputs=["us_fee_revenue_total_usd"],
+        base_samples=4096,
+    )
+    sobol_s = time.perf_counter() - t
+    return [
+        (
+            f"sweep: {m['points']:,} points x 1 stance, one run each, 10 inputs (in-process)",
+            f"{sweep_s:.2f} s",
+        ),
+        (
+            "Sobol first-order and total indices, 10 inputs, 4,096 base samples (49,152 runs), 200 bootstraps",
+            f"{sobol_s:.2f} s",
+        ),
+    ]
 
 
 if __name__ == "__main__":

@@ -273,3 +273,40 @@ def sliders_fee(
         .add_params(rate, price)
         .properties(title=_title(title, caption), width=WIDTH, height=max(140, 30 * len(df)))
     )
+
+
+def indices(
+    df: pd.DataFrame, title: str, caption: str | Sequence[str] | None = None
+) -> alt.LayerChart:
+    """Sobol first-order and total indices per input, with their confidence intervals as whiskers.
+
+    ``df`` has columns ``input``, ``index`` (first order / total), ``value``, ``low``, ``high``.
+    """
+    import altair as alt
+
+    order = list(dict.fromkeys(df["input"]))
+    base = alt.Chart(df).encode(
+        y=alt.Y("input:N", sort=order, title=None, axis=alt.Axis(labelLimit=320)),
+        yOffset=alt.YOffset("index:N", sort=["first order", "total"]),
+        color=alt.Color(
+            "index:N", title=None, sort=["first order", "total"], legend=alt.Legend(orient="top")
+        ),
+    )
+    bars = base.mark_bar().encode(
+        x=alt.X(
+            "value:Q",
+            title="share of the output's variance",
+            scale=alt.Scale(domain=[0, 1], clamp=True),
+        ),
+        tooltip=[
+            "input:N",
+            "index:N",
+            alt.Tooltip("value:Q", format=".3f"),
+            alt.Tooltip("low:Q", format=".3f"),
+            alt.Tooltip("high:Q", format=".3f"),
+        ],
+    )
+    whiskers = base.mark_rule(color="#333").encode(x="low:Q", x2="high:Q")
+    return alt.layer(bars, whiskers).properties(
+        title=_title(title, caption), width=WIDTH, height=max(HEIGHT, 30 * len(order))
+    )

@@ -171,6 +171,41 @@ def build_parser() -> argparse.ArgumentParser:
     es = esub.add_parser("show", help="print facts with their sources")
     es.add_argument("ids", nargs="+", metavar="ID")
 
+    sw = sub.add_parser(
+        "sweep", help="evaluate a parameter sweep; Sobol indices and scenario discovery"
+    )
+    sw.add_argument("spec", metavar="SPEC", help="a file, or a name in params/sweeps/")
+    sw.add_argument(
+        "--out", type=Path, metavar="DIR", help="results folder (default: sweeps/NAME/)"
+    )
+    sw.add_argument(
+        "--jobs",
+        type=_positive_int,
+        default=None,
+        help="local worker processes (default: in-process)",
+    )
+    sw.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="an existing Dask scheduler, e.g. tcp://10.0.0.5:8786",
+    )
+    sw.add_argument(
+        "--resume", action="store_true", help="keep the finished chunks of an interrupted sweep"
+    )
+    sw.add_argument("--quiet", action="store_true", help="no progress bar")
+    sw.add_argument("--params-dir", type=Path, default=None)
+
+    ck = sub.add_parser(
+        "check", help="run the model checks in params/checks.yaml; exit 1 when any fails"
+    )
+    ck.add_argument(
+        "file",
+        nargs="?",
+        type=Path,
+        metavar="FILE",
+        help="checks file (default params/checks.yaml)",
+    )
+
     nbp = sub.add_parser("notebooks", help="execute the notebooks at their defaults (papermill)")
     nbp.add_argument("names", nargs="*", metavar="NAME", help="notebooks to run (default: all)")
     nbp.add_argument(
@@ -248,6 +283,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _cmd_estimate(args)
     if args.command == "notebooks":
         return _cmd_notebooks(args)
+    if args.command == "sweep":
+        return _cmd_sweep(args)
+    if args.command == "check":
+        return _cmd_check(args)
     if args.command == "backtest":
         return _cmd_backtest(args)
     raise AssertionError(args.command)  # pragma: no cover
@@ -489,6 +528,94 @@ def _check_estimates(fits) -> int:
                 )
         print(f"ok  {target}")
     return 0
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from h200cast import sweep
+    from h200cast.atomic import atomic_write_text
+    from h200cast.tables import render
+
+    spec = sweep.load_spec(args.spec, args.params_dir)
+    out = args.out or Path("sweeps") / spec.name
+    m = sweep.run_sweep(
+        spec,
+        out,
+        jobs=args.jobs,
+        scheduler=args.scheduler,
+        resume=args.resume,
+        quiet=args.quiet,
+        params_dir=args.params_dir,
+    )
+    print(
+        f"sweep {spec.name}: {m['points']} points x {len(spec.run_names())} runs = {m['rows']} rows "
+        f"({m['chunks']} chunks, {m['chunks_reused']} reused) in {m['seconds']} s on {m['scheduler']}; "
+        f"wrote {out}/results.parquet"
+    )
+    if spec.sensitivity:
+        s = sweep.sensitivity(spec, args.params_dir)
+        df = s.frame()
+        atomic_write_text(out / "sobol.csv", df.to_csv(index=False, lineterminator="\n"))
+        print(
+            f"\nSobol indices ({s.evaluations} model runs; {int(100 * s.confidence)}% bootstrap intervals):"
+        )
+        rows = [
+            [
+                r.output,
+                "",
+                r.input,
+                f"{r.first:.3f} [{r.first_low:.3f}, {r.first_high:.3f}]",
+                f"{r.total:.3f} [{r.total_low:.3f}, {r.total_high:.3f}]",
+            ]
+            for r in df.itertuples()
+        ]
+        print(render(rows, ["output", "", "input", "first order", "total"]))
+    if spec.discovery:
+        box, trajectory = sweep.discover(spec, out)
+        d = spec.discovery
+        what = f"{d.output} {'<' if d.below is not None else '>'} {d.below if d.below is not None else d.above:g}"
+        atomic_write_text(
+            out / "discovery.json",
+            json.dumps(
+                {
+                    "outcome": what,
+                    "rules": box.rules(),
+                    "coverage": box.coverage,
+                    "density": box.density,
+                    "mass": box.mass,
+                    "trajectory": [
+                        {
+                            "coverage": b.coverage,
+                            "density": b.density,
+                            "mass": b.mass,
+                            "rules": b.rules(),
+                        }
+                        for b in trajectory
+                    ],
+                },
+                indent=2,
+            )
+            + "\n",
+        )
+        print(
+            f"\nScenario discovery (PRIM) for {what}: coverage {box.coverage:.2f}, density {box.density:.2f}, "
+            f"{box.mass:.1%} of the points"
+        )
+        for rule in box.rules() or [
+            "(no restriction: the outcome is spread over the whole design)"
+        ]:
+            print(f"  {rule}")
+    return 0
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from h200cast.checks import default_file, load_checks, results_table, run_checks
+
+    file = args.file or default_file()
+    results = run_checks(load_checks(file))
+    print(results_table(results))
+    failed = sum(not r.passed for r in results)
+    print(f"\n{len(results) - failed} of {len(results)} checks passed ({file})")
+    return 1 if failed else 0
 
 
 def _cmd_notebooks(args: argparse.Namespace) -> int:

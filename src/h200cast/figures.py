@@ -261,3 +261,32 @@ def fee_sliders(results: Sequence[Result]) -> Figure:
         "Bars: each run's median shipments x price x fee rate; move the sliders below.",
     ]
     return charts.sliders_fee(table, "US fee revenue over the horizon, by stance", caption), table
+
+
+def sobol_indices(indices, output: str) -> Figure:
+    """Sobol first-order and total indices of one output, inputs sorted by total index."""
+    import pandas as pd
+
+    df = indices.frame()
+    df = df[df["output"] == output]
+    table = pd.concat(
+        [
+            df.assign(
+                index="first order", value=df["first"], low=df["first_low"], high=df["first_high"]
+            ),
+            df.assign(index="total", value=df["total"], low=df["total_low"], high=df["total_high"]),
+        ]
+    )[["input", "index", "value", "low", "high"]]
+    table["input"] = pd.Categorical(table["input"], categories=list(df["input"]), ordered=True)
+    table = table.sort_values(["input", "index"]).assign(input=lambda d: d["input"].astype(str))
+    title = {
+        "us_fee_revenue_total_usd": "What drives US fee revenue: Sobol indices",
+        "shipments_total_units": "What drives shipments: Sobol indices",
+    }.get(output, f"Sobol indices of {output}")
+    caption = [
+        f"Source: h200cast model, {indices.evaluations:,} runs over each input's 5-95% range, others "
+        "central.",
+        f"Bars: first-order and total indices; whiskers: {int(100 * indices.confidence)}% "
+        "bootstrap intervals. Total minus first order is the share due to interactions.",
+    ]
+    return charts.indices(table, title, caption), table

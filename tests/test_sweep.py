@@ -1,0 +1,249 @@
+"""Sweeps: the CI sweep's results, spec errors, resuming, and the same results on Dask."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+import yaml
+from support import ROOT
+
+from h200cast import sweep
+from h200cast.cli import main
+from h200cast.discovery import prim
+from h200cast.sensitivity import sobol
+
+CI = ROOT / "params" / "sweeps" / "ci.yaml"
+
+
+@pytest.fixture(scope="module")
+def ci_sweep(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("sweep") / "ci"
+    assert main(["sweep", "ci", "--out", str(out), "--quiet"]) == 0
+    return out
+
+
+def test_ci_sweep_results(ci_sweep: Path) -> None:
+    spec = sweep.load_spec("ci")
+    t = pq.read_table(ci_sweep / "results.parquet").to_pandas()
+    assert (
+        len(t) == spec.design.points
+        and set(spec.inputs) <= set(t.columns)
+        and set(spec.outputs) <= set(t.columns)
+    )
+    for key, rng in spec.inputs.items():  # the design spans each range
+        assert rng.low <= t[key].min() < rng.low + 0.01 * (rng.high - rng.low)
+        assert rng.high - 0.01 * (rng.high - rng.low) < t[key].max() <= rng.high
+    # directions of the effects: a larger US-customer base or a higher price never lowers the fee
+    rho = t[list(spec.inputs)].corrwith(t["us_fee_revenue_total_usd"], method="spearman")
+    assert rho["us.us_cumulative_units_before"] > 0.5
+    assert rho["money.price_usd"] > 0.2
+    assert rho["us.retighten_prob_per_month"] < 0
+    m = json.loads((ci_sweep / "manifest.json").read_text())
+    assert m["rows"] == len(t) and m["spec_sha256"] == spec.digest()
+
+
+def test_ci_sobol_indices(ci_sweep: Path) -> None:
+    s = pd.read_csv(ci_sweep / "sobol.csv")
+    # indices are shares of variance: within [0, 1] up to their confidence intervals
+    assert (s["first_low"] <= 1 + 1e-9).all() and (s["first_high"] >= -1e-9).all()
+    assert (s["total_low"] <= 1 + 1e-9).all() and (s["total_high"] >= -1e-9).all()
+    assert (
+        s["total"] >= s["first"] - 0.05
+    ).all()  # total includes first order, up to sampling error
+    fee = s[s["output"] == "us_fee_revenue_total_usd"].set_index("input")
+    assert (
+        fee["total"].idxmax() == "us.us_cumulative_units_before"
+    )  # the US cap drives the total fee
+    assert (
+        fee.loc["us.licence_lag_months", "total"] < 0.02
+    )  # a month's lag barely matters over 3 years
+    fee26 = s[s["output"] == "us_fee_revenue_2026_usd"].set_index("input")
+    assert fee26.loc["stances.selective_approval.approvals.conversion_per_month", "total"] > 0.05
+
+
+def test_ci_discovery(ci_sweep: Path) -> None:
+    d = json.loads((ci_sweep / "discovery.json").read_text())
+    t = pq.read_table(ci_sweep / "results.parquet").to_pandas()
+    base = (t["us_fee_revenue_2026_usd"] < 3e9).mean()
+    assert d["coverage"] >= 0.5 and d["density"] > 1.5 * base
+    assert any(r.startswith("money.price_usd <=") for r in d["rules"])
+
+
+def test_sobol_recovers_the_ishigami_indices() -> None:
+    # the estimator on a function with known indices (Ishigami, a = 7, b = 0.1)
+    def f(x: np.ndarray) -> np.ndarray:
+        return np.atleast_2d(np.sin(x[0]) + 7 * np.sin(x[1]) ** 2 + 0.1 * x[2] ** 4 * np.sin(x[0]))
+
+    r = sobol(f, [(-np.pi, np.pi)] * 3, 4096, bootstrap=100, seed=3)
+    np.testing.assert_allclose(r.first[0], [0.3139, 0.4424, 0.0], atol=0.03)
+    np.testing.assert_allclose(r.total[0], [0.5576, 0.4424, 0.2437], atol=0.03)
+    assert (r.first_low <= r.first + 1e-12).all() and (r.first <= r.first_high + 1e-12).all()
+
+
+def test_prim_finds_a_planted_box() -> None:
+    rng = np.random.default_rng(1)
+    x = rng.random((5000, 4))
+    y = (x[:, 0] > 0.7) & (x[:, 1] < 0.3)
+    box, trajectory = prim(x, y, ["a", "b", "c", "d"])
+    assert set(box.limits) <= {"a", "b"} and box.density > 0.95 and box.coverage >= 0.5
+    assert box.limits["a"][0] == pytest.approx(0.7, abs=0.05) and box.limits["b"][
+        1
+    ] == pytest.approx(0.3, abs=0.05)
+    assert [b.density for b in trajectory] == sorted(
+        b.density for b in trajectory
+    )  # each peel raises density
+
+
+def _spec_file(tmp_path: Path, edit) -> Path:
+    data = yaml.safe_load(CI.read_text())
+    edit(data)
+    f = tmp_path / "bad.yaml"
+    f.write_text(yaml.safe_dump(data))
+    return f
+
+
+@pytest.mark.parametrize(
+    ("edit", "key", "words"),
+    [
+        (
+            lambda d: d["design"].update(method="halton"),
+            "design.method",
+            "'grid', 'lhs' or 'sobol'",
+        ),
+        (
+            lambda d: d["inputs"].update({"money.price_usd": {"low": 5, "high": 1}}),
+            "inputs.money.price_usd",
+            "low < high",
+        ),
+        (
+            lambda d: d["inputs"].update({"money.prise_usd": {"low": 1, "high": 2}}),
+            "inputs.money.prise_usd",
+            "not a parameter",
+        ),
+        (lambda d: d.update(outputs=["fee_in_euros"]), None, "unknown outputs"),
+        (
+            lambda d: d["sensitivity"].update(base_samples=1000),
+            "sensitivity.base_samples",
+            "power of 2",
+        ),
+        (lambda d: d["discovery"].pop("below"), "discovery", "exactly one of"),
+        (lambda d: d["runs"].update(stances=["martial_law"]), "runs.stances.0", "customs_ban"),
+        (lambda d: d.update(colour="blue"), "colour", "unknown key"),
+    ],
+)
+def test_bad_specs_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], edit, key: str | None, words: str
+) -> None:
+    f = _spec_file(tmp_path, edit)
+    assert main(["sweep", str(f), "--out", str(tmp_path / "out"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert (
+        err.startswith("h200cast: error:")
+        and str(f) in err
+        and words in err
+        and "Traceback" not in err
+    )
+    if key:
+        assert key in err
+    assert not (tmp_path / "out").exists()
+
+
+def _small(tmp_path: Path, **changes: object) -> sweep.SweepSpec:
+    data = yaml.safe_load(CI.read_text())
+    data.update(
+        {"design": {"method": "sobol", "points": 256, "seed": 5}, "chunk_rows": 64}, **changes
+    )
+    data.pop("sensitivity"), data.pop("discovery")
+    f = tmp_path / "small.yaml"
+    f.write_text(yaml.safe_dump(data))
+    return sweep.load_spec(f)
+
+
+def test_an_interrupted_sweep_resumes_without_recomputing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = _small(tmp_path)
+    whole = sweep.run_sweep(spec, tmp_path / "whole", quiet=True)
+    assert whole["chunks"] == 4
+    real_write, written = sweep._write_chunk, []
+
+    def crash_after_two(out: Path, chunk: sweep.Chunk, cols: dict) -> None:
+        if len(written) == 2:
+            raise KeyboardInterrupt
+        real_write(out, chunk, cols)
+        written.append(chunk.index)
+
+    monkeypatch.setattr(sweep, "_write_chunk", crash_after_two)
+    with pytest.raises(KeyboardInterrupt):
+        sweep.run_sweep(spec, tmp_path / "resumed", quiet=True)
+    monkeypatch.setattr(sweep, "_write_chunk", real_write)
+    evaluated, real_eval = [], sweep.evaluate_chunk
+    monkeypatch.setattr(
+        sweep, "evaluate_chunk", lambda c: evaluated.append(c.index) or real_eval(c)
+    )
+    m = sweep.run_sweep(spec, tmp_path / "resumed", resume=True, quiet=True)
+    assert m["chunks_reused"] == 2 and sorted(evaluated) == [2, 3]
+    a = pq.read_table(tmp_path / "whole" / "results.parquet")
+    b = pq.read_table(tmp_path / "resumed" / "results.parquet")
+    assert a.equals(b)
+    # without --resume, the same folder is recomputed from scratch
+    evaluated.clear()
+    sweep.run_sweep(spec, tmp_path / "resumed", quiet=True)
+    assert sorted(evaluated) == [0, 1, 2, 3]
+
+
+def test_grid_design_is_the_product_of_the_values(tmp_path: Path) -> None:
+    spec = _small(
+        tmp_path,
+        design={"method": "grid", "points": 3, "seed": 0},
+        inputs={
+            "money.price_usd": {"values": [20000, 27000]},
+            "us.fee_rate": {"low": 0.1, "high": 0.3},
+        },
+    )
+    pts = sweep.design_points(spec)
+    assert pts.shape == (6, 2) and sorted(set(pts[:, 1].round(6))) == [0.1, 0.2, 0.3]
+
+
+def test_local_pool_and_dask_give_the_in_process_results(tmp_path: Path) -> None:
+    from distributed import LocalCluster
+
+    spec = _small(tmp_path)
+    sweep.run_sweep(spec, tmp_path / "here", quiet=True)
+    sweep.run_sweep(spec, tmp_path / "pool", jobs=2, quiet=True)
+    with LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+    ) as cluster:
+        assert cluster.scheduler_address.startswith("tcp://127.0.0.1:")
+        m = sweep.run_sweep(
+            spec, tmp_path / "dask", scheduler=cluster.scheduler_address, quiet=True
+        )
+    assert m["scheduler"].startswith("tcp://127.0.0.1:")
+    here = pq.read_table(tmp_path / "here" / "results.parquet")
+    assert here.equals(pq.read_table(tmp_path / "pool" / "results.parquet"))
+    assert here.equals(pq.read_table(tmp_path / "dask" / "results.parquet"))
+
+
+def test_unreachable_scheduler_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert (
+        main(
+            [
+                "sweep",
+                "ci",
+                "--out",
+                str(tmp_path / "x"),
+                "--scheduler",
+                "tcp://127.0.0.1:9",
+                "--quiet",
+            ]
+        )
+        == 2
+    )
+    assert "cannot reach the Dask scheduler" in capsys.readouterr().err

@@ -248,19 +248,24 @@ class Stance(_Strict):
     substitution_push: NonNeg("multiplier on the S-curve's speed while the stance holds")
 
 
-class PathStep(_Strict):
-    """From a date on, a stance holds."""
+class _Cited(_Strict):
+    """A judgement that cites evidence ids or gives its reason as an assumption."""
 
-    start: dt.date = Field(description="first day the stance holds")
-    stance: StanceName
     evidence: list[EvidenceId] = Field(default_factory=list)
     assumption: str | None = None
 
     @model_validator(mode="after")
-    def _cited(self) -> PathStep:
+    def _cited(self) -> _Cited:
         if not self.evidence and not self.assumption:
             raise ValueError("needs `evidence: [ids]` or `assumption: <reason>`")
         return self
+
+
+class PathStep(_Cited):
+    """From a date on, a stance holds."""
+
+    start: dt.date = Field(description="first day the stance holds")
+    stance: StanceName
 
 
 class StancePath(_Strict):
@@ -291,25 +296,17 @@ def _probabilities(row: dict[str, float], what: str) -> dict[str, float]:
     return row
 
 
-class Transition(_Strict):
+class Transition(_Cited):
     """Where a stance goes next month: probabilities by stance, with their grounds."""
 
     to: dict[StanceName, float] = Field(
         description="probability of each stance next month; sums to 1"
     )
-    evidence: list[EvidenceId] = Field(default_factory=list)
-    assumption: str | None = None
 
     @field_validator("to")
     @classmethod
     def _sum(cls, to: dict[str, float]) -> dict[str, float]:
         return _probabilities(to, "the probabilities of a row")
-
-    @model_validator(mode="after")
-    def _cited(self) -> Transition:
-        if not self.evidence and not self.assumption:
-            raise ValueError("needs `evidence: [ids]` or `assumption: <reason>`")
-        return self
 
 
 class Switching(_Strict):

@@ -67,8 +67,8 @@ class Result:
         """P5 / P50 / P95 / mean of each metric."""
         return summarize(self.values)
 
-    def to_json(self) -> dict[str, Any]:
-        """The ``run --json`` object."""
+    def identity(self) -> dict[str, Any]:
+        """What was run: scenario, draws, seed and the hash of the resolved parameters."""
         return {
             "stance": self.stance,
             "path": self.path,
@@ -77,6 +77,12 @@ class Result:
             "seed": self.seed,
             "point": self.point,
             "params_sha256": self.scenario.digest(),
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``run --json`` object."""
+        return {
+            **self.identity(),
             "as_of": self.as_of,
             "params_citing_later_evidence": self.later_evidence,
             "metrics": self.summary,
@@ -88,14 +94,8 @@ class Result:
         return {
             "package": "h200cast",
             "version": __version__,
-            "stance": self.stance,
-            "path": self.path,
-            "switching": self.switching,
-            "draws": self.draws,
-            "seed": self.seed,
-            "point": self.point,
+            **self.identity(),
             "sampling": self.scenario.sampling.method,
-            "params_sha256": self.scenario.digest(),
             "files": ["paths.parquet", "summary.csv", "scenario.yaml", "manifest.json"],
         }
 

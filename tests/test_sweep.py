@@ -127,9 +127,9 @@ def _spec_file(tmp_path: Path, edit) -> Path:
         ),
         (lambda d: d.update(outputs=["fee_in_euros"]), None, "unknown outputs"),
         (
-            lambda d: d["sensitivity"].update(base_samples=1000),
+            lambda d: d["sensitivity"].update(base_samples=8),
             "sensitivity.base_samples",
-            "power of 2",
+            "greater than or equal to 16",
         ),
         (lambda d: d["discovery"].pop("below"), "discovery", "exactly one of"),
         (lambda d: d["runs"].update(stances=["martial_law"]), "runs.stances.0", "customs_ban"),
@@ -195,6 +195,28 @@ def test_an_interrupted_sweep_resumes_without_recomputing(
     evaluated.clear()
     sweep.run_sweep(spec, tmp_path / "resumed", quiet=True)
     assert sorted(evaluated) == [0, 1, 2, 3]
+
+
+def test_resume_reuses_nothing_after_a_parameter_file_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    params = tmp_path / "params"
+    shutil.copytree(ROOT / "params", params)
+    spec = _small(tmp_path)
+    sweep.run_sweep(spec, tmp_path / "out", quiet=True, params_dir=params)
+    evaluated, real_eval = [], sweep.evaluate_chunk
+    monkeypatch.setattr(
+        sweep, "evaluate_chunk", lambda c: evaluated.append(c.index) or real_eval(c)
+    )
+    (tmp_path / "out" / "results.parquet").unlink()
+    sweep.run_sweep(spec, tmp_path / "out", resume=True, quiet=True, params_dir=params)
+    assert evaluated == []  # nothing changed: every chunk reused
+    base = params / "base.yaml"
+    base.write_text(base.read_text().replace("    value: 0.25\n", "    value: 0.2\n", 1))
+    m = sweep.run_sweep(spec, tmp_path / "out", resume=True, quiet=True, params_dir=params)
+    assert m["chunks_reused"] == 0 and sorted(evaluated) == [0, 1, 2, 3]
 
 
 def test_grid_design_is_the_product_of_the_values(tmp_path: Path) -> None:

@@ -539,7 +539,9 @@ class _StanceLevers:
             self.granted = own
         return np.maximum(own, floor)
 
-    def use(self, shipped: np.ndarray, weight: float, mine: np.ndarray, permit: np.ndarray) -> None:
+    def use(
+        self, shipped: np.ndarray, weight: np.ndarray, mine: np.ndarray, permit: np.ndarray
+    ) -> None:
         """Take this stance's part of the month's shipments out of its approval pool.
 
         ``weight`` is the share of the month under this stance and ``mine`` what the stance

@@ -264,6 +264,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("h200cast: interrupted; nothing was written", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader of our output went away (`h200cast run | head`)
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so that Python's final flush does not fail again
+        return 1
 
 
 def _dispatch(args: argparse.Namespace) -> int:

@@ -20,13 +20,6 @@ from h200cast.errors import InputError
 
 DEFAULT_DRAWS = 1000
 DEFAULT_SEED = 20260131
-HEADLINE = (
-    "demand_total_units",
-    "shipments_total_units",
-    "shortfall_total_units",
-    "us_fee_revenue_total_usd",
-    "domestic_share_end",
-)
 
 
 def _positive_int(text: str) -> int:

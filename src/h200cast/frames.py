@@ -112,21 +112,6 @@ def metric_table(
     return pd.DataFrame(rows)
 
 
-def stance_shares(result: Result) -> pd.DataFrame:
-    """Share of draws under each stance per month (long table month, stance, share in %)."""
-    import pandas as pd
-
-    share = result.paths.stance_share
-    return pd.DataFrame(
-        [
-            {"month": pd.Timestamp(m), "stance": n, "share": 100 * share[t, j]}
-            for t, m in enumerate(result.paths.months)
-            for j, n in enumerate(result.paths.stance_names)
-            if share[t, j] > 0
-        ]
-    )
-
-
 def sources(result: Result, keys: Sequence[str]) -> str:
     """A caption naming the publishers behind the parameters under ``keys`` (dotted prefixes)."""
     from h200cast.evidence import cached

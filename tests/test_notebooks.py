@@ -8,6 +8,7 @@ what the suite promises about the notebooks.
 from __future__ import annotations
 
 import ast
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -121,3 +122,29 @@ def test_a_stance_set_by_papermill_reaches_the_answer(tmp_path: Path) -> None:
         for out in c.get("outputs", [])
     )
     assert "**customs_ban**" in text
+
+
+def test_concurrent_kernels_get_private_sockets(tmp_path: Path) -> None:
+    # Kernels started together in different workers must not share a port (over TCP they
+    # could: one then failed to bind and its notebook died after 60 s in CI). On POSIX
+    # each kernel has IPC sockets in its own directory, removed when the run ends.
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell(
+            "import json, ipykernel\n"
+            "info = json.loads(ipykernel.get_connection_info())\n"
+            "print(info['transport'], info['ip'])"
+        )
+    ]
+    source = tmp_path / "probe.ipynb"
+    nbformat.write(nb, source)
+    jobs = [Job(source, tmp_path / f"out{i}.ipynb", {}) for i in range(4)]
+    outcomes = execute_many(jobs, workers=2, progress=False)
+    assert all(o.ok for o in outcomes), [o.error for o in outcomes if not o.ok]
+    seen = [nbformat.read(j.output, 4).cells[0].outputs[0]["text"].split() for j in jobs]
+    expected = "ipc" if os.name == "posix" else "tcp"
+    assert {transport for transport, _ in seen} == {expected}
+    if expected == "ipc":
+        folders = {Path(ip).parent for _, ip in seen}
+        assert len(folders) == len(jobs)  # one private folder per kernel
+        assert not any(f.exists() for f in folders)  # and each is cleaned up

@@ -4,11 +4,17 @@ Notebooks run in separate processes, never threads (kernels and papermill are no
 thread-safe); with 2 cores, 2 workers is the ceiling. Calling papermill's API from a
 worker saves its command-line start-up for every notebook. Under the runner, charts
 render as SVG (``H200CAST_STATIC_CHARTS=1``), so outputs are static and byte-stable.
+
+On POSIX each kernel talks over IPC sockets in its own temporary directory. Over TCP,
+kernels started at the same moment in different workers pick "free" ports that the
+other may already hold (jupyter_client's port cache is per process): one kernel then
+fails to bind and the notebook dies after a 60 s start-up timeout.
 """
 
 from __future__ import annotations
 
 import os
+import tempfile
 import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -86,15 +92,17 @@ def execute(job: Job) -> Outcome:
     os.environ[STATIC_ENV] = "1"
     start = time.perf_counter()
     try:
-        nb = pm.execute_notebook(
-            str(job.notebook),
-            str(job.output),
-            parameters=job.parameters or None,
-            cwd=str(job.notebook.parent),
-            progress_bar=False,
-            log_output=False,
-            kernel_name="python3",
-        )
+        with tempfile.TemporaryDirectory(prefix="h200k-") as sockets:
+            nb = pm.execute_notebook(
+                str(job.notebook),
+                str(job.output),
+                parameters=job.parameters or None,
+                cwd=str(job.notebook.parent),
+                progress_bar=False,
+                log_output=False,
+                kernel_name="python3",
+                config=kernel_config(Path(sockets)),
+            )
         if job.clean:
             import nbformat
 
@@ -104,6 +112,19 @@ def execute(job: Job) -> Outcome:
         return Outcome(job, True, time.perf_counter() - start)
     except Exception as exc:  # a failing notebook must not stop the others
         return Outcome(job, False, time.perf_counter() - start, _short_error(exc))
+
+
+def kernel_config(sockets: Path) -> Any:
+    """Kernel-manager settings: IPC sockets under ``sockets`` on POSIX, TCP elsewhere.
+
+    The socket names are unique because the directory is; nothing is shared between
+    concurrent kernels, so nothing can collide.
+    """
+    from traitlets.config import Config
+
+    if os.name != "posix":
+        return Config()
+    return Config({"KernelManager": {"transport": "ipc", "ip": str(sockets / "kernel")}})
 
 
 def to_html(nb: Any) -> str:

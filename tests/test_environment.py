@@ -1,9 +1,10 @@
-"""environment.yml (for conda users) lists the same dependencies as pyproject.toml."""
+"""The environment: environment.yml (for conda users) agrees with pyproject.toml; setup compiles bytecode."""
 
 from __future__ import annotations
 
 import re
 import tomllib
+from pathlib import Path
 
 import yaml
 from support import ROOT
@@ -37,3 +38,14 @@ def test_versions_agree() -> None:
     conda = {_name(d): d.replace(" ", "") for d in env["dependencies"] if isinstance(d, str)}
     for r in reqs:
         assert conda[_name(r)] == r.replace(" ", "").lower().replace("_", "-"), r
+
+
+def test_the_heavy_imports_are_precompiled() -> None:
+    # Every notebook kernel imports these; compiling them from source each time (no .pyc,
+    # PYTHONDONTWRITEBYTECODE set) costs 1.5-2 s per notebook. The Makefile sets
+    # UV_COMPILE_BYTECODE so the environment is compiled once, at setup.
+    import importlib.util
+
+    for name in ("pandas", "altair", "numpy", "papermill", "nbformat"):
+        source = importlib.util.find_spec(name).origin
+        assert Path(importlib.util.cache_from_source(source)).exists(), f"{name}: no bytecode"

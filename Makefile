@@ -48,8 +48,9 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-bench: $(STAMP)  ## time the engine and the CLI (figures go in the README)
+bench: $(STAMP)  ## time the engine, the CLI and the notebooks (figures go in the README)
 	$(BIN)/python benchmarks/bench_model.py
+	$(BIN)/python benchmarks/bench_notebooks.py
 
 schema: $(STAMP)  ## regenerate params/schema.json from the pydantic models
 	$(BIN)/h200cast params schema --write

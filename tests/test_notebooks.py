@@ -44,14 +44,15 @@ def test_structure(path: Path) -> None:
     assert "parameters" in params.metadata.get("tags", []), (
         "the first code cell must be tagged `parameters`"
     )
-    names = set()
-    for node in ast.parse(
-        params.source
-    ).body:  # plain values only: papermill does not recompute derived ones
-        assert isinstance(node, ast.Assign) and len(node.targets) == 1, ast.dump(node)
-        ast.literal_eval(node.value)
-        names.add(node.targets[0].id)
-    assert names == PARAMETERS
+    names = {}
+    for node in ast.parse(params.source).body:
+        # plain, typed values only: papermill neither recomputes derived values nor
+        # shows a type it cannot read (`name: type = value  # help`)
+        assert isinstance(node, ast.AnnAssign) and node.value is not None, ast.dump(node)
+        value = ast.literal_eval(node.value)
+        assert type(value).__name__ == ast.unparse(node.annotation), ast.dump(node)
+        names[node.target.id] = value
+    assert set(names) == PARAMETERS
     checked = [c for c in code if "# NBVAL_CHECK_OUTPUT" in c.source]
     assert checked, "a summary cell must be marked # NBVAL_CHECK_OUTPUT"
     for c in checked:
@@ -74,7 +75,9 @@ def test_papermill_lists_the_parameters() -> None:
     )
     assert out.returncode == 0, out.stderr
     for name in PARAMETERS:
-        assert name in out.stdout
+        assert f"  {name}: " in out.stdout, name
+    assert "Unknown type" not in out.stdout
+    assert 'stance: str (default "selective_approval")' in out.stdout
 
 
 def _outputs(nb: nbformat.NotebookNode) -> list[list[dict]]:

@@ -524,3 +524,114 @@ def test_every_copied_params_file_checks_ok(params_copy, capsys):
     assert rc == 0, err
     assert out.count("\n") == len(files)
     assert all(line.startswith("ok  ") for line in out.splitlines())
+
+
+# --- bad --out targets: refused, and nothing at the target is touched -------------------------
+
+
+def _run_to(out: str, params: Path) -> list[str]:
+    return [*RUN_OM, "--params-dir", str(params), "--draws", "3", "--out", out]
+
+
+def _refused(args: list[str], capsys, *words: str) -> str:
+    capsys.readouterr()
+    rc = main(args)
+    out, err = capsys.readouterr()
+    assert rc == 2, (rc, out, err)
+    assert out == "" and "Traceback" not in err
+    assert err.startswith(PREFIX) and err.count("\n") == 1, err
+    for word in words:
+        assert word in err, f"{word!r} not in {err!r}"
+    return err
+
+
+def test_out_refuses_a_folder_of_other_files(tmp_path, params_copy, capsys):
+    target = tmp_path / "mine"
+    target.mkdir()
+    (target / "thesis.tex").write_text("years of work")
+    (target / "sub").mkdir()
+    (target / "sub" / "data.csv").write_text("1,2\n")
+    before = snapshot(target)
+
+    _refused(_run_to(str(target), params_copy), capsys, f"--out: got '{target}'", "other files")
+
+    assert snapshot(target) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["cwd", "mine", "params"]), (
+        "temporary folder left behind"
+    )
+
+
+def test_out_refuses_a_folder_whose_manifest_is_not_ours(tmp_path, params_copy, capsys):
+    target = tmp_path / "other"
+    target.mkdir()
+    (target / "manifest.json").write_text('{"package": "someone-else"}\n')
+    _refused(_run_to(str(target), params_copy), capsys, "--out", "other files")
+    assert (target / "manifest.json").read_text() == '{"package": "someone-else"}\n'
+
+
+def test_out_refuses_a_regular_file(tmp_path, params_copy, capsys):
+    target = tmp_path / "notes.txt"
+    target.write_text("keep me")
+    _refused(_run_to(str(target), params_copy), capsys, f"--out: got '{target}'", "regular file")
+    assert target.is_file() and target.read_text() == "keep me"
+
+
+def test_out_refuses_special_files_and_links_to_devices(tmp_path, params_copy, capsys):
+    # Never aim a test at /dev/null itself: the bug this guards against replaced it (as root).
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    _refused(_run_to(str(fifo), params_copy), capsys, f"--out: got '{fifo}'", "named pipe")
+    assert fifo.is_fifo()
+    link = tmp_path / "link"
+    link.symlink_to("/dev/null")
+    _refused(_run_to(str(link), params_copy), capsys, f"--out: got '{link}'", "not a folder")
+    assert link.is_symlink() and Path("/dev/null").is_char_device()
+
+
+@pytest.mark.parametrize("where", [".", "..", "/"])
+def test_out_refuses_the_current_folder_and_those_above(where, params_copy, capsys):
+    cwd = Path.cwd()
+    (cwd / "keep.txt").write_text("x")
+    _refused(_run_to(where, params_copy), capsys, f"--out: got '{where}'", "current folder")
+    assert [p.name for p in cwd.iterdir()] == ["keep.txt"]
+
+
+def test_out_under_a_regular_file_is_an_input_error(tmp_path, params_copy, capsys):
+    blocker = tmp_path / "afile"
+    blocker.write_text("x")
+    for target in (blocker / "x", blocker / "x" / "y"):
+        _refused(_run_to(str(target), params_copy), capsys, f"--out: got '{target}'", "cannot")
+    assert blocker.read_text() == "x"
+
+
+def test_out_where_the_system_refuses_is_an_input_error(params_copy, capsys):
+    _refused(_run_to("/proc/h200cast-out", params_copy), capsys, "--out: got '/proc/h200cast-out'")
+
+
+def test_out_in_a_new_nested_folder_and_over_its_own_output(tmp_path, params_copy, capsys):
+    """What is allowed still works: new parents are made; an earlier output is replaced whole."""
+    target = tmp_path / "new" / "deeper" / "run"
+    assert main(_run_to(str(target), params_copy)) == 0
+    (target / "stale.txt").write_text("from an earlier version")
+    assert main(_run_to(str(target), params_copy)) == 0
+    assert sorted(p.name for p in target.iterdir()) == [
+        "manifest.json",
+        "paths.parquet",
+        "scenario.yaml",
+        "summary.csv",
+    ]
+    assert [p.name for p in target.parent.iterdir()] == ["run"]
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(_run_to(str(empty), params_copy)) == 0
+    assert (empty / "manifest.json").is_file()
+
+
+def test_a_failed_write_removes_the_parents_it_made(tmp_path):
+    from h200cast.atomic import atomic_dir
+
+    target = tmp_path / "a" / "b" / "out"
+    with pytest.raises(RuntimeError), atomic_dir(target) as tmp:
+        (tmp / "half.txt").write_text("half")
+        raise RuntimeError("disk full")
+    assert [p.name for p in tmp_path.iterdir()] == ["cwd"]  # no a/b/, no temporary folder

@@ -116,10 +116,12 @@ def test_out_writes_every_file_and_reruns_are_byte_identical(tmp_path: Path) -> 
 
 def test_out_replaces_a_previous_result_whole(tmp_path: Path) -> None:
     out = tmp_path / "r"
-    out.mkdir()
-    (out / "stale.txt").write_text("old")
-    assert main(["run", "--stance", "open_market", "--draws", "50", "--out", str(out)]) == 0
+    args = ["run", "--stance", "open_market", "--draws", "50", "--out", str(out)]
+    assert main(args) == 0
+    (out / "stale.txt").write_text("old")  # a file an earlier version may have written
+    assert main(args) == 0
     assert not (out / "stale.txt").exists()
+    assert (out / "manifest.json").is_file()
     assert [p.name for p in tmp_path.iterdir()] == ["r"]  # no temporary folders left
 
 

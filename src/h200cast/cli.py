@@ -104,7 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--out",
         type=Path,
         metavar="DIR",
-        help="write paths.parquet, summary.csv, scenario.yaml, manifest.json",
+        help="write paths.parquet, summary.csv, scenario.yaml, manifest.json into DIR (a new or "
+        "empty folder, or an earlier output of h200cast, which is replaced)",
     )
 
     r.add_argument(
@@ -292,9 +293,12 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from h200cast.atomic import check_out_dir
     from h200cast.results import run
     from h200cast.tables import metrics_table, stance_table
 
+    if args.out:
+        check_out_dir(args.out)  # before the model runs, so that a bad --out fails at once
     res = run(
         stance=args.stance,
         path=args.path,

@@ -150,3 +150,83 @@ def test_base_yaml_values_sit_within_their_domains(tmp_path: Path) -> None:
         check_file(f)
     assert str(f) in err.value.render() and "us.fee_rate" in err.value.render()
     assert "[0, 1]" in err.value.render()
+
+
+# --- numbers must be finite numbers as written: no NaN, infinity, true/false or text -------------
+
+
+@pytest.mark.parametrize(
+    ("setting", "shown"),
+    [
+        ("money.price_usd=.nan", "got nan"),
+        ("money.price_usd=.inf", "got inf"),
+        ("money.price_usd=-.inf", "got -inf"),
+        ("money.price_usd.low=.nan", "got nan"),
+        ("us.fee_rate=true", "got True"),
+        ("us.fee_rate=off", "got False"),
+        ('us.fee_rate="0.15"', "got '0.15'"),
+        ("calendar.horizon_months=true", "got True"),
+        ("calendar.horizon_months=24.0", "got 24.0"),
+    ],
+)
+def test_set_refuses_non_finite_and_non_numbers(
+    setting: str, shown: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from h200cast.cli import main
+
+    key = setting.split("=")[0]
+    assert main(["run", "--stance", "open_market", "--point", "--json", "--set", setting]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and "Traceback" not in err and err.count("\n") == 1
+    assert f"--set: {key}" in err and shown in err, err
+    assert ("whole number" if "horizon" in key else "expected a valid number") in err
+
+
+@pytest.mark.parametrize(
+    "setting",
+    ["us.fee_rate=0.15", "us.fee_rate=0", "money.price_usd=2.5e4", "money.price_usd=30000"],
+)
+def test_set_still_takes_plain_numbers(setting: str) -> None:
+    key, value = setting.split("=")
+    sc = scenario(stance="open_market", overrides=(setting,))
+    group, name = key.split(".")
+    assert getattr(getattr(sc, group), name).value == float(value)
+
+
+@pytest.mark.parametrize(
+    ("written", "shown"),
+    [(".nan", "got nan"), (".inf", "got inf"), ('"0.5"', "got '0.5'"), ("true", "got True")],
+)
+def test_params_check_refuses_non_finite_and_non_numbers(
+    tmp_path: Path, written: str, shown: str
+) -> None:
+    shutil.copytree(PARAMS, tmp_path / "params")
+    f = tmp_path / "params" / "base.yaml"
+    text = f.read_text()
+    assert "    value: 27000\n" in text
+    f.write_text(text.replace("    value: 27000\n", f"    value: {written}\n", 1))
+    with pytest.raises(InputError) as err:
+        check_file(f)
+    msg = err.value.render()
+    assert msg.startswith(f"{f}: demand.reference_price_usd.value: {shown}: "), msg
+    assert "expected a valid number" in msg
+
+
+def test_a_transition_probability_must_be_a_number(tmp_path: Path) -> None:
+    data = yaml.safe_load((PARAMS / "switching" / "from_2026_01_31.yaml").read_text())
+    data["initial"] = {"selective_approval": True}
+    f = tmp_path / "chain.yaml"
+    f.write_text(yaml.safe_dump(data))
+    with pytest.raises(InputError) as err:
+        check_file(f)
+    assert f"{f}: initial.selective_approval: got True: expected a valid number" in str(err.value)
+
+
+def test_an_estimate_file_with_a_nan_is_refused(tmp_path: Path) -> None:
+    data = yaml.safe_load((PARAMS / "estimates" / "demand_growth.yaml").read_text())
+    data["spec"]["mean"] = float("nan")
+    f = tmp_path / "demand_growth.yaml"
+    f.write_text(yaml.safe_dump(data))
+    with pytest.raises(InputError) as err:
+        check_file(f)
+    assert f"{f}: spec.mean: got nan: expected a valid number" in str(err.value)

@@ -187,3 +187,36 @@ def test_approvals_lapse_when_a_draw_leaves_selective_approval() -> None:
     away = p.stance_weights[:, :, col] == 0
     assert away.any() and (p["approvals_unused"][away] == 0).all()
     assert (p["approvals_unused"][~away] > 0).any()
+
+
+@pytest.mark.parametrize(
+    ("start", "ok"),
+    [
+        ("2020-02-01", False),  # before the calendar start (2026-01)
+        ("2025-12-01", False),
+        ("2026-01-01", True),  # the first month
+        ("2028-12-01", True),  # the last month of the 36-month horizon
+        ("2029-01-01", False),  # after it: the chain would never apply
+        ("2099-02-01", False),
+    ],
+)
+def test_chain_start_must_fall_within_the_horizon(
+    tmp_path: Path, start: str, ok: bool, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import shutil
+
+    params = tmp_path / "params"
+    shutil.copytree(ROOT / "params", params)
+    chain = params / "switching" / CHAIN.name
+    text = chain.read_text()
+    assert "\nstart: 2026-02-01\n" in text
+    chain.write_text(text.replace("\nstart: 2026-02-01\n", f"\nstart: {start}\n"))
+    args = ["params", "show", "--switching", CHAIN.stem, "--params-dir", str(params), "--json"]
+    rc = main(args)
+    out, err = capsys.readouterr()
+    if ok:
+        assert rc == 0 and json.loads(out)["switching"]["start"] == start, err
+        return
+    assert rc == 2 and out == ""
+    assert err.startswith(f"h200cast: error: {chain}: switching.start: got '{start}': "), err
+    assert "2026-01-01" in err and "2028-12-01" in err

@@ -18,6 +18,7 @@ import datetime as dt
 import difflib
 import hashlib
 import json
+import math
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -28,12 +29,14 @@ import yaml
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from h200cast.distributions import EvidenceId, Spec
 from h200cast.errors import InputError
@@ -58,6 +61,40 @@ StanceName = Literal[
     "open_market",
 ]
 MonthStr = Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="a month, YYYY-MM")]
+Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
+"""A finite number: an int or a float, never true/false, text, NaN or infinity."""
+Count = Annotated[int, Field(strict=True)]
+"""A whole number, never true/false, text or a float."""
+
+NOT_A_NUMBER = "expected a valid number: finite, and not text, true/false, NaN or infinity"
+_MESSAGES = {
+    "float_type": NOT_A_NUMBER,
+    "finite_number": NOT_A_NUMBER,
+    "int_type": "expected a whole number (not text, true/false or a decimal)",
+}
+"""Pydantic's wording of a wrong type, replaced by ours."""
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _numbers_strict(raw: Any) -> Any:
+    """Reject a spec whose numbers are text, true/false, NaN or infinity (before pydantic converts)."""
+    if isinstance(raw, dict):
+        for k in ("value", "low", "mode", "high", "mean", "sd"):
+            if k in raw and not _is_number(raw[k]):
+                raise PydanticCustomError("spec_number", NOT_A_NUMBER, {"key": k, "value": raw[k]})
+    return raw
+
+
+StrictSpec = Annotated[Spec, BeforeValidator(_numbers_strict)]
+"""A parameter spec whose numbers must be finite numbers as written (no conversion)."""
+
+
+def _located(key: str, value: Any, message: str) -> PydanticCustomError:
+    """An error found by a model validator, placed at the dotted ``key`` below the model."""
+    return PydanticCustomError("located", message, {"key": key, "value": value})
 
 
 # --- parameter domains ----------------------------------------------------------------
@@ -77,7 +114,7 @@ def _domain(lo: float, hi: float, what: str) -> Callable[[Any], Any]:
 
 def _param(lo: float, hi: float, what: str, description: str) -> Any:
     return Annotated[
-        Spec,
+        StrictSpec,
         AfterValidator(_domain(lo, hi, what)),
         Field(description=f"{description} ({what})", json_schema_extra={"x-domain": [lo, hi]}),
     ]
@@ -117,7 +154,7 @@ class Calendar(_Strict):
     """The monthly time grid."""
 
     start: MonthStr = Field(description="first month of the forecast")
-    horizon_months: int = Field(ge=1, le=240, description="number of monthly steps")
+    horizon_months: Count = Field(ge=1, le=240, description="number of monthly steps")
 
 
 class Sampling(_Strict):
@@ -171,7 +208,7 @@ class Supply(_Strict):
     inventory_units: NonNeg("H200s (and GH200s) in stock at the start")
     production_lead_months: NonNeg("months from the start until new production for China arrives")
     production_units_per_month: NonNeg("new H200s made for China per month once production runs")
-    production_stop_month: int | None = Field(
+    production_stop_month: Count | None = Field(
         default=None,
         ge=0,
         description="month index (0 = start) from which production for China stops; null = never",
@@ -299,7 +336,7 @@ def _probabilities(row: dict[str, float], what: str) -> dict[str, float]:
 class Transition(_Cited):
     """Where a stance goes next month: probabilities by stance, with their grounds."""
 
-    to: dict[StanceName, float] = Field(
+    to: dict[StanceName, Number] = Field(
         description="probability of each stance next month; sums to 1"
     )
 
@@ -322,7 +359,7 @@ class Switching(_Strict):
         default=None, description="a params/paths file for the months before start"
     )
     start: dt.date = Field(description="first day the chain applies; the first day of a month")
-    initial: dict[StanceName, float] = Field(
+    initial: dict[StanceName, Number] = Field(
         description="probability of each stance at start; sums to 1"
     )
     transitions: dict[StanceName, Transition]
@@ -388,15 +425,23 @@ class Scenario(BaseParams):
         missing = sorted(used - set(self.stances))
         if missing:
             raise ValueError(f"stances with no parameters: {missing}")
-        if self.switching and self.switching.start < dt.date.fromisoformat(
-            self.calendar.start + "-01"
-        ):
-            raise ValueError(f"switching starts {self.switching.start}, before the calendar start")
         start = dt.date.fromisoformat(self.calendar.start + "-01")
+        if self.switching:
+            months = start.year * 12 + start.month - 1 + self.calendar.horizon_months - 1
+            last = dt.date(months // 12, months % 12 + 1, 1)
+            if not start <= self.switching.start <= last:
+                raise _located(
+                    "switching.start",
+                    self.switching.start.isoformat(),
+                    f"expected the first day of a month from the calendar start {start} to the "
+                    f"last month of the horizon {last} ({self.calendar.horizon_months} months)",
+                )
         if self.path.steps[0].start > start:
-            raise ValueError(
-                f"the first step starts {self.path.steps[0].start}, after the calendar start {start}: "
-                "say which stance holds from the start"
+            raise _located(
+                "path.steps.0.start",
+                self.path.steps[0].start.isoformat(),
+                f"the first step starts after the calendar start {start}: "
+                "say which stance holds from the start",
             )
         return self
 
@@ -609,7 +654,7 @@ def parse_override(text: str) -> tuple[tuple[str, ...], Any]:
         raise InputError(
             "expected a scalar value (number, string, true/false or null)", key=key, value=raw
         )
-    if isinstance(value, str) and _NUMBER.match(value.strip()):
+    if isinstance(value, str) and _NUMBER.match(raw.strip()):
         value = float(value)  # YAML 1.1 reads 2.5e6 (no sign in the exponent) as a string
     return keys, value
 
@@ -827,18 +872,19 @@ def validate(layers: Layers, model: type[BaseModel] = Scenario) -> Any:
         raise _input_error(exc, layers) from None
 
 
-def _input_error(exc: ValidationError, layers: Layers) -> InputError:
+def _input_error(exc: ValidationError, layers: Layers, at: tuple[str, ...] = ()) -> InputError:
+    """The first of pydantic's errors as one :class:`InputError`; ``at`` is the key path validated."""
     # an unknown key is the likeliest cause of a "missing" sibling (a misspelling), so say it first
     rank = {"extra_forbidden": 0, "missing": 2}
     errors = sorted(exc.errors(include_url=False), key=lambda e: rank.get(e["type"], 1))
     first = errors[0]
-    loc = _clean(first["loc"])
+    loc = [*at, *_clean(first["loc"])]
     msg = first["msg"].removeprefix("Value error, ")
     if first["type"] == "extra_forbidden":
         missing = [
             e["loc"][-1]
             for e in errors
-            if e["type"] == "missing" and _clean(e["loc"])[:-1] == loc[:-1]
+            if e["type"] == "missing" and [*at, *_clean(e["loc"])][:-1] == loc[:-1]
         ]
         close = difflib.get_close_matches(str(loc[-1]), [str(m) for m in missing], n=1)
         msg = (
@@ -848,10 +894,15 @@ def _input_error(exc: ValidationError, layers: Layers) -> InputError:
         )
     elif first["type"] == "missing":
         msg = "missing key"
+    elif first["type"] in _MESSAGES:
+        msg = _MESSAGES[first["type"]]
+    value = first.get("input", ...)
+    if first["type"] in ("spec_number", "located"):  # found above the bad key: ctx names it
+        loc = [*loc, *first["ctx"]["key"].split(".")]
+        value = first["ctx"]["value"]
     more = len(errors) - 1
     if more:
         msg += f" (and {more} more problem{'s' if more > 1 else ''})"
-    value = first.get("input", ...)
     if isinstance(value, dict | list) or first["type"] == "missing":
         value = ...
     return InputError(
@@ -1000,9 +1051,9 @@ def _check_estimate_file(file: Path, data: dict[str, Any]) -> str:
     layers = Layers()
     layers.merge({"spec": data["spec"]}, str(file))
     try:
-        TypeAdapter(Spec).validate_python(data["spec"])
+        TypeAdapter(StrictSpec).validate_python(data["spec"])
     except ValidationError as exc:
-        raise _input_error(exc, layers) from None
+        raise _input_error(exc, layers, ("spec",)) from None
     return "estimate"
 
 

@@ -87,14 +87,12 @@ def test_revenue_values_equal_the_cited_facts(ev, revenue):
         assert fact.unit == "USD" and "revenue" in fact.quantity, row
         if fact.value is not None:
             assert row.revenue_usd == fact.value, row
-        else:  # a range (L025): each bound is its own row
-            assert row.revenue_usd in (fact.low, fact.high), row
-    # both bounds of the range are kept, in two different quarters
-    l025 = [r for r in revenue if r.evidence == ("L025",)]
-    assert sorted(r.revenue_usd for r in l025) == sorted(
-        [ev.facts["L025"].low, ev.facts["L025"].high]
-    )
-    assert len({r.fiscal_quarter for r in l025}) == 2
+        else:  # a range (L025, one quarter's): the row is its midpoint, and says so
+            assert row.revenue_usd == (fact.low + fact.high) / 2, row
+            assert "midpoint" in row.note.lower(), row
+    # the range is one quarter's (its date's), not split over two quarters
+    (l025,) = [r for r in revenue if r.evidence == ("L025",)]
+    assert l025.period_end == ev.facts["L025"].date
 
 
 def test_share_values_equal_the_cited_facts(ev, shares):
@@ -288,3 +286,89 @@ def test_bad_copies_name_file_line_and_column(scratch, case):
 def test_missing_file_is_an_input_error(scratch):
     with pytest.raises(InputError, match="file not found"):
         history.load_revenue(scratch)
+
+
+# --- data/observations/: rows are checked as the history files are ---------------------------
+
+OBS_HEADER = "observed_on,variable,period_start,period_end,value,unit,evidence,note"
+GOOD_OBS = "2026-05-30,shipments,2026-02,2026-04,1000,units,L001,ok"
+_BAD_OBS = {
+    "unknown evidence id": (
+        "2026-05-30,shipments,2026-02,2026-04,1000,units,L001 L999,x",
+        "evidence",
+        "'L999'",
+    ),
+    "no evidence": ("2026-05-30,shipments,2026-02,2026-04,1000,units,,x", "evidence", "''"),
+    "observed before the period ends": (
+        "2026-04-29,shipments,2026-02,2026-04,1000,units,L001,x",
+        "observed_on",
+        "'2026-04-29'",
+    ),
+    "observed before the period starts": (
+        "2025-12-01,shipments,2026-02,2026-04,1000,units,L001,x",
+        "observed_on",
+        "'2025-12-01'",
+    ),
+    "period backwards": (
+        "2026-05-30,shipments,2026-04,2026-02,1000,units,L001,x",
+        "period_end",
+        "'2026-02'",
+    ),
+    "not a month": (
+        "2026-05-30,shipments,2026-2,2026-04,1000,units,L001,x",
+        "period_start",
+        "'2026-2'",
+    ),
+    "share above 1": (
+        "2026-05-30,domestic_share,2026-02,2026-04,1.5,share,L001,x",
+        "value",
+        "'1.5'",
+    ),
+    "not finite": ("2026-05-30,shipments,2026-02,2026-04,nan,units,L001,x", "value", "'nan'"),
+    "unknown variable": (
+        "2026-05-30,shipmints,2026-02,2026-04,1,units,L001,x",
+        "variable",
+        "'shipmints'",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_BAD_OBS))
+def test_bad_observations_name_file_line_column_and_value(tmp_path, case, capsys):
+    from h200cast import backtest
+    from h200cast.cli import main
+
+    row, column, shown = _BAD_OBS[case]
+    path = tmp_path / "observations.csv"
+    path.write_text(f"{OBS_HEADER}\n{GOOD_OBS}\n{row}\n", encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        backtest.load_observations(path)
+    assert str(err.value).startswith(f"{path}: line 3, column {column}: got {shown}: expected")
+    # the CLI stops before any backtest runs or anything is written
+    out = tmp_path / "bt"
+    rc = main(
+        ["backtest", "--forecast", str(tmp_path), "--observations", str(path), "--out", str(out)]
+    )
+    assert rc == 2 and not out.exists()
+    assert capsys.readouterr().err == f"h200cast: error: {err.value}\n"
+
+
+def test_good_observations_load(tmp_path):
+    from h200cast import backtest
+
+    path = tmp_path / "observations.csv"
+    share = "2026-07-01,domestic_share,2026-06,2026-06,0.4,share,L011 L033,month end"
+    path.write_text(f"{OBS_HEADER}\n{GOOD_OBS}\n\n{share}\n", encoding="utf-8")
+    a, b = backtest.load_observations(path)
+    assert (a.observed_on, a.value, a.evidence, a.line) == (
+        dt.date(2026, 5, 30),
+        1000.0,
+        ("L001",),
+        2,
+    )
+    assert (b.period_start, b.period_end, b.evidence, b.line) == (
+        "2026-06",
+        "2026-06",
+        ("L011", "L033"),
+        4,
+    )

@@ -57,6 +57,7 @@ OUTPUT_KINDS = frozenset({"reported", "estimate", "forecast", "plan"})
 
 _FISCAL_QUARTER = re.compile(r"^FY(\d{4})Q([1-4])$")
 _YEAR = re.compile(r"^\d{4}$")
+_MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 _YEAR_IN_TEXT = re.compile(r"(?<!\d)(\d{4})(?!\d)")
 # Nvidia's fiscal quarters end on a Sunday near the end of April, July, October and
 # January; a period_end further than this from the month's last day is a wrong label.
@@ -113,8 +114,11 @@ class OutputRow:
 Row = TypeVar("Row", RevenueRow, ShareRow, OutputRow)
 
 
-class _Reader:
-    """Rows of one history file with the helpers that turn cells into checked values."""
+class Reader:
+    """Rows of one CSV file with the helpers that turn cells into checked values.
+
+    Used for the history files here and for ``data/observations/`` (:mod:`h200cast.backtest`).
+    """
 
     def __init__(self, path: Path, columns: tuple[str, ...], data_dir: Path) -> None:
         self.path = path
@@ -183,6 +187,13 @@ class _Reader:
         except ValueError:
             raise self.error("expected an ISO date YYYY-MM-DD", column, text) from None
 
+    def month(self, row: dict[str, str], column: str) -> str:
+        """A month ``YYYY-MM``."""
+        text = row[column]
+        if not _MONTH.fullmatch(text):
+            raise self.error("expected a month YYYY-MM", column, text)
+        return text
+
     def evidence(self, row: dict[str, str]) -> tuple[tuple[str, ...], dt.date]:
         """The cited fact ids (at least one, all known) and the latest of their dates."""
         ids = tuple(row["evidence"].split())
@@ -195,7 +206,9 @@ class _Reader:
         facts = evidence.cached(self.data_dir).facts
         for fid in ids:
             if fid not in facts:
-                raise self.error("evidence id not found in evidence/facts.csv", "evidence", fid)
+                raise self.error(
+                    "expected an id in evidence/facts.csv (not found there)", "evidence", fid
+                )
         return ids, max(facts[fid].date for fid in ids)
 
 
@@ -225,7 +238,7 @@ def load_revenue(data_dir: Path | str | None = None) -> list[RevenueRow]:
         alternate table, press), which is why ``version`` and ``aggregator`` are kept.
     """
     base = _data_dir(data_dir)
-    r = _Reader(base / "history" / REVENUE_FILE, REVENUE_COLUMNS, base)
+    r = Reader(base / "history" / REVENUE_FILE, REVENUE_COLUMNS, base)
     out: list[RevenueRow] = []
     primary: set[str] = set()
     for row in r.rows():
@@ -271,7 +284,7 @@ def load_shares(data_dir: Path | str | None = None) -> list[ShareRow]:
         (``kind == "forecast"``) are different quantities: filter before fitting.
     """
     base = _data_dir(data_dir)
-    r = _Reader(base / "history" / SHARE_FILE, SHARE_COLUMNS, base)
+    r = Reader(base / "history" / SHARE_FILE, SHARE_COLUMNS, base)
     out: list[ShareRow] = []
     for row in r.rows():
         period = row["period"].strip()
@@ -315,7 +328,7 @@ def load_output(data_dir: Path | str | None = None) -> list[OutputRow]:
         separate rows: ``measure`` (dies, chips, units...) and ``kind`` tell them apart.
     """
     base = _data_dir(data_dir)
-    r = _Reader(base / "history" / OUTPUT_FILE, OUTPUT_COLUMNS, base)
+    r = Reader(base / "history" / OUTPUT_FILE, OUTPUT_COLUMNS, base)
     out: list[OutputRow] = []
     for row in r.rows():
         if not _YEAR.match(row["year"]):

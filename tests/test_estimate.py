@@ -258,7 +258,7 @@ def test_write_with_as_of_is_refused(capsys: pytest.CaptureFixture[str]) -> None
 
 
 def test_estimate_text_shows_fit_and_comparisons(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["estimate", "substitution_speed"]) == 0
+    assert main(["estimate", "substitution_speed", "--dry-run"]) == 0
     out = capsys.readouterr().out
     for words in (
         "per_year",
@@ -293,6 +293,76 @@ def test_backtests_score_nested_intervals(
     assert "coverage" in capsys.readouterr().out
 
 
+@pytest.fixture
+def params_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of params/ that the commands use as the checkout's (writes land beside it)."""
+    import shutil
+
+    dest = tmp_path / "checkout" / "params"
+    shutil.copytree(ROOT / "params", dest)
+    monkeypatch.setenv("H200CAST_PARAMS", str(dest))
+    return dest
+
+
+def test_backtest_writes_its_csv_by_default(
+    params_copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = params_copy.parent / "reports" / "backtest"
+    assert main(["backtest"]) == 0
+    printed = capsys.readouterr().out
+    assert f"wrote {out}/" in printed and "coverage" in printed
+    rows = (out / "backtest.csv").read_text().splitlines()
+    assert rows[0].startswith("estimate,cutoff,target,observed,p50")
+    assert len(rows) == 1 + len(backtest.run_all().scores)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["package"] == "h200cast" and manifest["files"] == [
+        "backtest.csv",
+        "manifest.json",
+    ]
+    (out / "backtest.csv").write_text("stale")
+    assert main(["backtest"]) == 0  # its own earlier output is replaced
+    assert (out / "backtest.csv").read_text().splitlines() == rows
+    assert sorted(p.name for p in out.parent.iterdir()) == ["backtest"]
+
+
+def _estimates(params: Path) -> dict[str, str]:
+    return {p.name: p.read_text() for p in sorted((params / "estimates").glob("*.yaml"))}
+
+
+def test_estimate_writes_the_fits_by_default(
+    params_copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for f in (params_copy / "estimates").glob("*.yaml"):
+        f.write_text(f.read_text().replace("rows:", "rows_before_the_refit:", 1))
+    assert main(["estimate"]) == 0
+    printed = capsys.readouterr().out
+    written = _estimates(params_copy)
+    assert set(written) == {f"{n}.yaml" for n in estimate.ESTIMATES}
+    for name, text in written.items():
+        assert text == estimate.to_yaml(estimate.fit(name.removesuffix(".yaml")))
+        assert f"wrote {params_copy / 'estimates' / name}" in printed
+    assert main(["estimate", "--check"]) == 0
+    assert main(["estimate", "--write"]) == 0  # the old spelling still works
+    assert _estimates(params_copy) == written
+
+
+def test_estimate_dry_run_and_as_of_leave_the_stored_fits_alone(
+    params_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = _estimates(params_copy)
+    assert main(["estimate", "--dry-run"]) == 0
+    assert main(["estimate", "--as-of", "2025-12-31"]) == 0
+    assert "not written" in capsys.readouterr().out
+    assert _estimates(params_copy) == before
+    # an as-of refit is written only where --out says
+    out = tmp_path / "asof"
+    assert main(["estimate", "--as-of", "2025-12-31", "--out", str(out)]) == 0
+    assert _estimates(params_copy) == before
+    text = (out / "substitution_speed.yaml").read_text()
+    assert text == estimate.to_yaml(estimate.fit("substitution_speed", dt.date(2025, 12, 31)))
+    assert text != before["substitution_speed.yaml"]
+
+
 def test_observations_are_scored_against_a_saved_run(tmp_path: Path) -> None:
     assert (
         main(["run", "--stance", "open_market", "--draws", "500", "--out", str(tmp_path / "f")])
@@ -319,7 +389,65 @@ def test_observations_are_scored_against_a_saved_run(tmp_path: Path) -> None:
     )
     with pytest.raises(InputError, match="expected a model variable") as err:
         backtest.load_observations(bad)
-    assert "line 2.variable" in err.value.render()
+    assert f"{bad}: line 2, column variable: got 'shipmints'" in err.value.render()
+
+
+def _saved_run(tmp_path: Path) -> Path:
+    out = tmp_path / "f"
+    assert main(["run", "--stance", "open_market", "--draws", "50", "--out", str(out)]) == 0
+    return out
+
+
+def _observations(tmp_path: Path, *rows: str) -> list[backtest.Observation]:
+    f = tmp_path / "obs.csv"
+    f.write_text(
+        "observed_on,variable,period_start,period_end,value,unit,evidence,note\n"
+        + "".join(f"{r}\n" for r in rows)
+    )
+    return backtest.load_observations(f)
+
+
+def test_a_forecast_is_dated_by_the_latest_evidence_it_cites(tmp_path: Path) -> None:
+    import re
+
+    from h200cast.evidence import cached
+
+    run = _saved_run(tmp_path)
+    ids = set(re.findall(r"\b[LS]\d{3}\b", (run / "scenario.yaml").read_text()))
+    latest = max(cached().facts[i].date for i in ids)
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert backtest.forecast_date(run, manifest)[0] == latest
+    assert backtest.forecast_date(run, {**manifest, "as_of": "2026-06-30"})[0] == dt.date(
+        2026, 6, 30
+    )
+
+
+def test_observations_made_before_the_forecast_are_refused(tmp_path: Path) -> None:
+    run = _saved_run(tmp_path)
+    manifest = json.loads((run / "manifest.json").read_text())
+    (run / "manifest.json").write_text(json.dumps({**manifest, "as_of": "2026-06-30"}))
+    rows = _observations(
+        tmp_path,
+        "2026-07-01,shipments,2026-02,2026-04,1000,units,L001,after the forecast",
+        "2026-05-30,shipments,2026-02,2026-04,1000,units,L001,known when the forecast was made",
+    )
+    with pytest.raises(InputError) as err:
+        backtest.score_observations(run, rows)
+    msg = err.value.render()
+    assert msg.startswith(f"{tmp_path / 'obs.csv'}: line 3, column observed_on: got '2026-05-30'")
+    assert "2026-06-30" in msg and "after the forecast" in msg
+    assert len(backtest.score_observations(run, rows[:1])) == 1
+
+
+def test_observations_partly_outside_the_forecast_are_refused(tmp_path: Path) -> None:
+    run = _saved_run(tmp_path)
+    outside = "2026-02-01,shipments,2025-11,2025-12,1000,units,L001,before the forecast's months"
+    partly = "2026-02-01,shipments,2025-12,2026-01,1000,units,L001,straddles its start"
+    assert backtest.score_observations(run, _observations(tmp_path, outside)) == []
+    with pytest.raises(
+        InputError, match=r"line 2, column period_start/period_end: got '2025-12\.\.2026-01'"
+    ):
+        backtest.score_observations(run, _observations(tmp_path, partly))
 
 
 def test_committed_observations_file_loads() -> None:

@@ -116,21 +116,49 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     es_ = sub.add_parser(
-        "estimate", help="fit estimated parameters from history and print the fits"
+        "estimate",
+        help="refit the estimated parameters, print the fits and store them in params/estimates/",
+        description="Refit each estimated parameter on data/history/, print the fit, and write it "
+        "with a record of the data used to params/estimates/NAME.yaml (or --out DIR). With "
+        "--as-of the refit uses only rows published by DATE and is a view of the past: it is "
+        "printed, and written only with --out DIR, never over the stored estimates.",
     )
     es_.add_argument("names", nargs="*", metavar="NAME", help="estimates to fit (default: all)")
-    es_.add_argument("--as-of", type=_date, metavar="DATE", help="use only rows published by DATE")
+    es_.add_argument(
+        "--as-of",
+        type=_date,
+        metavar="DATE",
+        help="use only rows published by DATE; prints the fits, writes them only with --out",
+    )
     wr = es_.add_mutually_exclusive_group()
-    wr.add_argument("--write", action="store_true", help="store the fits in params/estimates/")
     wr.add_argument(
-        "--check", action="store_true", help="fail when params/estimates/ differs from a refit"
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help="write NAME.yaml into DIR instead of params/estimates/",
+    )
+    wr.add_argument("--dry-run", action="store_true", help="print the fits, write nothing")
+    wr.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; fail when params/estimates/ differs from a refit",
+    )
+    wr.add_argument(
+        "--write",
+        action="store_true",
+        help="store the fits in params/estimates/ (the default; kept for older scripts)",
     )
 
     bt = sub.add_parser(
-        "backtest", help="refit estimates up to cutoffs and score the later observations"
+        "backtest",
+        help="refit estimates up to cutoffs, score the later observations, write backtest.csv",
     )
     bt.add_argument(
-        "--out", type=Path, metavar="DIR", help="write backtest.csv (and observations.csv)"
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help="where to write backtest.csv, observations.csv (with --forecast) and manifest.json "
+        "(default: reports/backtest/ in the checkout; replaced whole)",
     )
     bt.add_argument(
         "--forecast",
@@ -142,7 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--observations",
         type=Path,
         metavar="FILE",
-        help="observations file (default data/observations/)",
+        help="observations file (default data/observations/observations.csv)",
     )
 
     pr = sub.add_parser("params", help="check or show parameters")
@@ -488,9 +516,13 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
 
     if args.write and args.as_of:
         raise InputError(
-            "an estimate stored in params/ must use all the evidence; drop --as-of to write",
+            "an estimate stored in params/ must use all the evidence; drop --as-of to write, "
+            "or write the as-of fits elsewhere with --out DIR",
             key="--as-of",
+            value=args.as_of.isoformat(),
         )
+    if args.out:
+        _check_folder(args.out)
     names = args.names or list(ESTIMATES)
     fits = [fit(n, args.as_of) for n in names]
     if args.check:
@@ -498,12 +530,26 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
     for f in fits:
         print(fit_text(f))
         print()
-    if args.write:
-        for f in fits:
-            target = estimates_dir() / f"{f.name}.yaml"
-            atomic_write_text(target, to_yaml(f))
-            print(f"wrote {target}")
+    if args.dry_run:
+        return 0
+    if args.as_of and not args.out:
+        print(
+            f"not written: a refit as of {args.as_of} is a view of the past; params/estimates/ "
+            "keeps the fits on all the evidence (give --out DIR to save these)"
+        )
+        return 0
+    folder = args.out or estimates_dir()
+    for f in fits:
+        target = folder / f"{f.name}.yaml"
+        atomic_write_text(target, to_yaml(f), key="--out" if args.out else None)
+        print(f"wrote {target}")
     return 0
+
+
+def _check_folder(folder: Path) -> None:
+    """Fail unless ``folder`` (from --out) is a folder or can become one."""
+    if folder.exists() and not folder.is_dir():
+        raise InputError("expected a folder to write into", key="--out", value=str(folder))
 
 
 def _check_estimates(fits) -> int:
@@ -524,7 +570,7 @@ def _check_estimates(fits) -> int:
             )
             if not same:
                 raise InputError(
-                    f"stale: a refit gives {k}={v!r}; run `h200cast estimate --write`",
+                    f"stale: a refit gives {k}={v!r}; run `h200cast estimate`",
                     file=target,
                     key=f"spec.{k}",
                     value=old,
@@ -645,9 +691,14 @@ def _cmd_notebooks(args: argparse.Namespace) -> int:
 
 def _cmd_backtest(args: argparse.Namespace) -> int:
     from h200cast import backtest
-    from h200cast.atomic import atomic_dir
+    from h200cast.atomic import atomic_dir, check_out_dir
+    from h200cast.params import default_params_dir
     from h200cast.tables import backtest_text
 
+    out = args.out or default_params_dir().parent / "reports" / "backtest"
+    check_out_dir(out)
+    # read the observations before the (slower) backtests, so that a bad row fails at once
+    observations = backtest.load_observations(args.observations) if args.forecast else []
     bt = backtest.run_all()
     scores = bt.scores
     print("Backtests (pseudo-out-of-sample: cutoffs are on the period a figure describes)")
@@ -656,21 +707,29 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
         print(f"skipped: {line}")
     observed = []
     if args.forecast:
-        observed = backtest.score_observations(
-            args.forecast, backtest.load_observations(args.observations)
-        )
+        observed = backtest.score_observations(args.forecast, observations)
         print(f"\nObservations scored against {args.forecast}:")
         print(
             backtest_text(observed, backtest.coverage(observed))
             if observed
             else "(no observations in range)"
         )
-    if args.out:
-        with atomic_dir(args.out) as tmp:
-            (tmp / "backtest.csv").write_text(backtest.to_csv(scores), encoding="utf-8")
-            if args.forecast:
-                (tmp / "observations.csv").write_text(backtest.to_csv(observed), encoding="utf-8")
-        print(f"\nwrote {args.out}/backtest.csv")
+    files = ["backtest.csv", *(["observations.csv"] if args.forecast else []), "manifest.json"]
+    manifest = {
+        "package": "h200cast",
+        "version": __version__,
+        "command": "backtest",
+        "forecast": str(args.forecast) if args.forecast else None,
+        "observations": len(observed),
+        "skipped": bt.skipped,
+        "files": files,
+    }
+    with atomic_dir(out) as tmp:
+        (tmp / "backtest.csv").write_text(backtest.to_csv(scores), encoding="utf-8")
+        if args.forecast:
+            (tmp / "observations.csv").write_text(backtest.to_csv(observed), encoding="utf-8")
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    print(f"\nwrote {out}/ ({', '.join(files)})")
     return 0
 
 

@@ -566,7 +566,7 @@ def _is_spec(d: Mapping[str, Any]) -> bool:
 def resolve_estimates(layers: Layers, params_dir: Path, as_of: dt.date | None = None) -> None:
     """Replace every ``{from_estimate: NAME}`` by the fitted distribution.
 
-    Without ``as_of`` the fit stored by ``h200cast estimate --write`` in
+    Without ``as_of`` the fit stored by ``h200cast estimate`` in
     ``params/estimates/NAME.yaml`` is read (no refitting, no statsmodels import); with
     ``as_of`` the estimate is refitted on the rows published by that date.
     """
@@ -590,7 +590,7 @@ def resolve_estimates(layers: Layers, params_dir: Path, as_of: dt.date | None = 
             if not f.is_file():
                 known = ", ".join(available(params_dir, "estimates")) or "(none)"
                 raise InputError(
-                    f"unknown estimate; expected one of: {known} (or run `h200cast estimate --write`)",
+                    f"unknown estimate; expected one of: {known} (or run `h200cast estimate`)",
                     file=source,
                     key=key,
                     value=name,
@@ -1036,7 +1036,7 @@ def check_file(file: Path, evidence_ids: set[str] | None = None) -> str:
 
 
 def _check_estimate_file(file: Path, data: dict[str, Any]) -> str:
-    """An estimate written by ``h200cast estimate --write``: a valid spec for a known parameter."""
+    """An estimate written by ``h200cast estimate``: a valid spec for a known parameter."""
     from pydantic import TypeAdapter
 
     from h200cast.estimate import ESTIMATES

@@ -86,11 +86,19 @@ def test_report_holds_every_output(built: Path) -> None:
 
 
 def test_index_links_resolve_and_nothing_comes_from_another_host(built: Path) -> None:
-    for page in (built / "index.html", built / "whatif.html"):
+    pages = sorted(built.rglob("*.html"))
+    assert len(pages) == 2 + 3 + 1  # index, what-if, three stance pages, one analysis
+    for page in pages:
         links = _links(page)
+        text = page.read_text(encoding="utf-8")
         assert not [s for s in links.scripts if "://" in s], (
-            f"{page.name} loads scripts from another host"
+            f"{page.relative_to(built)} loads scripts from another host"
         )
+        assert "import(" not in text or "://" not in text.split("import(", 1)[1][:300], (
+            f"{page.relative_to(built)} imports a module from another host"
+        )
+        if page.parent != built:
+            continue  # notebook pages: outputs only, their links are checked by nbconvert
         for href in links.hrefs:
             if "://" in href or href.startswith("#"):
                 continue  # source pages of the evidence are meant to be external
@@ -182,6 +190,7 @@ def test_an_interrupted_build_leaves_the_previous_report(
     out = tmp_path / "rep"
     out.mkdir()
     (out / "index.html").write_text("previous report")
+    (out / "manifest.json").write_text('{"package": "h200cast"}')
 
     def interrupted(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt
@@ -243,6 +252,7 @@ CHROMIUM_FLAGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    "--host-resolver-rules=MAP * ~NOTFOUND",  # no network: every host name fails to resolve
     "--virtual-time-budget=10000",
     "--window-size=1300,1600",
 ]
@@ -306,3 +316,102 @@ def test_report_renders_offline_in_chromium(built: Path, chromium: str, tmp_path
     assert (
         page.count("data:image/svg+xml") >= 3 and "customs_ban" in page
     )  # nbconvert embeds SVG as images
+
+
+def test_pages_read_the_parameters_folder_the_report_was_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `report --params-dir DIR` must run its notebooks on DIR too, not on the checkout's
+    # params/ (the index and the pages would then disagree).
+    params = tmp_path / "params"
+    shutil.copytree(report.default_params_dir(), params)
+    seen: list[runner.Job] = []
+
+    def fake(jobs: list[runner.Job], *a: object, **k: object) -> list[runner.Outcome]:
+        seen.extend(jobs)
+        return [runner.Outcome(j, True, 0.0) for j in jobs]
+
+    monkeypatch.setattr(runner, "execute_many", fake)
+    code = report.build_report(
+        stances=["open_market"],
+        paths=[],
+        analyses=("05_stance_comparison",),
+        draws=50,
+        out=tmp_path / "rep",
+        quiet=True,
+        params_dir=params,
+    )
+    assert code == 0 and len(seen) == 2
+    assert all(dict(j.env) == {"H200CAST_PARAMS": str(params.resolve())} for j in seen)
+
+
+def test_a_kernel_gets_the_job_environment(tmp_path: Path) -> None:
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell(
+            "from h200cast.params import default_params_dir\nprint(default_params_dir())"
+        )
+    ]
+    nbformat.write(nb, tmp_path / "probe.ipynb")
+    job = runner.Job(
+        tmp_path / "probe.ipynb",
+        tmp_path / "out.ipynb",
+        {},
+        env=(("H200CAST_PARAMS", str(tmp_path / "elsewhere")),),
+    )
+    before = os.environ.get("H200CAST_PARAMS")
+    (o,) = runner.execute_many([job], 1, progress=False)
+    assert o.ok, o.error
+    printed = nbformat.read(tmp_path / "out.ipynb", 4).cells[0].outputs[0]["text"].strip()
+    assert printed == str(tmp_path / "elsewhere")
+    assert os.environ.get("H200CAST_PARAMS") == before  # the caller's environment is restored
+
+
+def test_cached_pages_follow_the_data_and_the_libraries(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Notebook 04 plots data/history directly: an edited history file must not reuse a page.
+    data = tmp_path / "data"
+    shutil.copytree(Path(report.__file__).parents[2] / "data", data)
+    monkeypatch.setenv("H200CAST_DATA", str(data))
+    first = report.source_digest()
+    assert report.source_digest() == first
+    share = data / "history" / "domestic_share.csv"
+    share.write_text(share.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    assert report.source_digest() != first
+
+
+def test_sigterm_mid_build_keeps_the_previous_report_and_leaves_nothing(
+    tmp_path: Path,
+) -> None:
+    # A real signal, not a monkeypatched exception: the build must unwind, stop its
+    # workers (and their kernels) before removing its temporary folder, and exit 130.
+    import signal
+    import sys
+    import time
+
+    out = tmp_path / "rep"
+    cmd = [sys.executable, "-m", "h200cast", "report", "--stances", "open_market", "--paths"]
+    cmd += ["--draws", "100", "--jobs", "2", "--quiet", "--out", str(out)]
+    assert main([*cmd[3:], "--analyses"]) == 0  # the previous report: one stance page
+    previous = (out / "index.html").read_text()
+    proc = subprocess.Popen(
+        [*cmd, "--force", "--analyses", "05_stance_comparison", "06_sensitivity"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not list(tmp_path.glob(".rep.tmp-*/analyses")) and time.monotonic() < deadline:
+        time.sleep(0.1)  # wait until notebooks are running in the temporary folder
+    assert proc.poll() is None, proc.communicate()
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err, err
+    assert (out / "index.html").read_text() == previous
+    time.sleep(0.5)  # anything still alive would write into the build folder now
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rep"]

@@ -40,6 +40,7 @@ from h200cast.atomic import atomic_dir
 from h200cast.errors import InputError
 from h200cast.params import STANCES, available, default_params_dir, load_scenario
 from h200cast.results import Result, run, summary_csv
+from h200cast.runner import sigterm_interrupts
 
 HEADLINE = (
     "demand_total_units",
@@ -110,11 +111,25 @@ def runs_requested(
 
 
 def source_digest() -> str:
-    """SHA-256 of the package's source files: a changed model invalidates cached pages."""
+    """SHA-256 of what a page depends on besides its notebook and parameters.
+
+    The package's source and templates, the data the notebooks read (``data/``: history,
+    evidence, observations), and the versions of the libraries that draw and convert the
+    pages: a change to any of them invalidates cached pages.
+    """
+    from importlib.metadata import version
+
+    from h200cast.evidence import default_data_dir
+
     h = hashlib.sha256()
-    for f in sorted(Path(__file__).parent.glob("*.py")):
-        h.update(f.name.encode())
+    package = Path(__file__).parent
+    data = default_data_dir()
+    files = [*package.glob("*.py"), *package.glob("templates/*")]
+    for f in sorted(files) + sorted(p for p in data.rglob("*") if p.is_file()):
+        h.update(str(f.relative_to(data if f.is_relative_to(data) else package)).encode())
         h.update(f.read_bytes())
+    for lib in ("altair", "vl-convert-python", "nbconvert", "papermill", "pandas", "numpy"):
+        h.update(f"{lib}={version(lib)}".encode())
     return h.hexdigest()
 
 
@@ -152,7 +167,7 @@ def plan_pages(
     """The notebook jobs of a report, each with the key that decides whether it can be reused."""
     from h200cast.runner import STANCE_PAGE, notebook_paths
 
-    src = source_digest()
+    src = source_digest()  # the parameters folder itself enters through each scenario's digest
     pages = []
     page_nb = notebook_paths([STANCE_PAGE])[0]
     for (kind, name), r in zip(runs, results, strict=True):
@@ -212,8 +227,12 @@ def run_pages(
     force: bool,
     jobs: int | None,
     quiet: bool,
+    params_dir: Path | None = None,
 ) -> list[PageOutcome]:
-    """Reuse unchanged pages from the previous report, execute the rest, convert all to HTML."""
+    """Reuse unchanged pages from the previous report, execute the rest, convert all to HTML.
+
+    With ``params_dir``, the notebooks read their parameters from it, as the report does.
+    """
     from h200cast.runner import Job, execute_many
 
     reused = {p["key"]: p for p in old.get("pages", []) if p.get("ok")}
@@ -235,6 +254,7 @@ def run_pages(
                     dest / f"{page.stem}.ipynb",
                     params,
                     html=dest / f"{page.stem}.html",
+                    env=(("H200CAST_PARAMS", str(params_dir.resolve())),) if params_dir else (),
                 ),
             )
         )
@@ -344,8 +364,8 @@ def build_report(
         for kind, name in tqdm(todo, desc="model", unit="run", disable=quiet, file=sys.stderr)
     ]
     pages = plan_pages(results, todo, analyses, draws, seed)
-    with atomic_dir(target) as tmp:
-        outcomes = run_pages(pages, tmp, previous, old, force, jobs, quiet)
+    with sigterm_interrupts(), atomic_dir(target) as tmp:
+        outcomes = run_pages(pages, tmp, previous, old, force, jobs, quiet, params_dir)
         inline = write_charts(results, tmp)
         write_results(results, tmp)
         manifest = _manifest(

@@ -17,10 +17,13 @@ the request and waits 2.5 s for SIGTERM, which added 3.3 s to about one run in e
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import tempfile
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +41,7 @@ class Job:
     parameters: dict[str, Any]
     clean: bool = False  # strip per-run metadata (for notebooks committed in place)
     html: Path | None = None  # also write the executed notebook as HTML, code hidden
+    env: tuple[tuple[str, str], ...] = ()  # environment variables for the kernel
 
 
 @dataclass(frozen=True)
@@ -93,7 +97,9 @@ def execute(job: Job) -> Outcome:
     """Run one notebook (in the calling process); errors are caught and reported."""
     import papermill as pm
 
-    os.environ[STATIC_ENV] = "1"
+    log_start = os.lseek(2, 0, os.SEEK_END) if _WORKER_LOG else 0
+    saved = {name: os.environ.get(name) for name, _ in job.env}
+    os.environ.update({STATIC_ENV: "1", **dict(job.env)})  # the kernel inherits them
     start = time.perf_counter()
     try:
         with tempfile.TemporaryDirectory(prefix="h200k-") as sockets:
@@ -116,7 +122,18 @@ def execute(job: Job) -> Outcome:
             job.html.write_text(to_html(nb), encoding="utf-8")
         return Outcome(job, True, time.perf_counter() - start)
     except Exception as exc:  # a failing notebook must not stop the others
-        return Outcome(job, False, time.perf_counter() - start, _short_error(exc))
+        error = _short_error(exc)
+        if _WORKER_LOG:  # what the kernel itself printed, e.g. why it died
+            size = os.lseek(2, 0, os.SEEK_END) - log_start
+            tail = os.pread(2, size, log_start)[-1500:].decode(errors="replace").strip()
+            error += f"\nkernel log (last lines):\n{tail}" if tail else ""
+        return Outcome(job, False, time.perf_counter() - start, error)
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def kernel_config(sockets: Path) -> Any:
@@ -132,12 +149,31 @@ def kernel_config(sockets: Path) -> Any:
     return Config({"KernelManager": {"transport": "ipc", "ip": str(sockets / "kernel")}})
 
 
+@contextlib.contextmanager
+def sigterm_interrupts() -> Iterator[None]:
+    """Within the block, SIGTERM raises KeyboardInterrupt (main thread only).
+
+    A build killed with SIGTERM (a CI time-out, ``kill``) then unwinds like Ctrl-C: its
+    temporary folder is removed, its workers are stopped, and the previous report stays.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def to_html(nb: Any) -> str:
     """An executed notebook as a reader's page: outputs and prose, no code, no prompts."""
     from nbconvert import HTMLExporter
 
     exporter = HTMLExporter(
         template_name="lab",
+        extra_template_paths=[str(Path(__file__).parent / "templates")],
+        template_file="page.html.j2",  # lab, without scripts from other hosts
         exclude_input=True,
         exclude_input_prompt=True,
         exclude_output_prompt=True,
@@ -150,6 +186,32 @@ def _short_error(exc: Exception) -> str:
     name = getattr(exc, "ename", type(exc).__name__)
     value = getattr(exc, "evalue", str(exc))
     return f"{name}: {value}".strip()[:2000]
+
+
+_WORKER_LOG = False
+"""In a worker process: whether its standard error (and its kernels') goes to a log file."""
+
+
+def _worker_started() -> None:
+    """Set up a worker process.
+
+    Its standard error, which its kernels inherit, goes to a log file instead of the
+    terminal: kernel start-up warnings and crash tracebacks would otherwise interleave
+    with the progress bar and the summary. A failed notebook's error carries the log's
+    tail instead. SIGTERM unwinds the running notebook, whose client kills its kernel.
+    """
+    global _WORKER_LOG
+    if os.name == "posix":  # an unlinked file: read through the descriptor, gone with the worker
+        fd, path = tempfile.mkstemp(prefix="h200cast-worker-", suffix=".log")
+        os.unlink(path)
+        os.dup2(fd, 2)
+        os.close(fd)
+        _WORKER_LOG = True
+    signal.signal(signal.SIGTERM, _interrupt)
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def execute_many(
@@ -167,13 +229,26 @@ def execute_many(
             bar.update()
     else:
         import multiprocessing as mp
+        from concurrent.futures import as_completed
 
-        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
+        pool = ProcessPoolExecutor(
+            max_workers=workers, mp_context=mp.get_context("spawn"), initializer=_worker_started
+        )
+        try:
             futures = {pool.submit(execute, job): i for i, job in enumerate(jobs)}
-            from concurrent.futures import as_completed
-
             for fut in as_completed(futures):
                 outcomes[futures[fut]] = fut.result()
                 bar.update()
+        except BaseException:  # interrupted: run nothing more and stop the running notebooks
+            processes = list((pool._processes or {}).values())
+            pool.shutdown(wait=False, cancel_futures=True)
+            for process in processes:
+                process.terminate()  # each shuts its kernel down first (see _worker_started)
+            for process in processes:  # so nothing writes into the build once we return
+                process.join(timeout=15)
+                if process.is_alive():
+                    process.kill()
+            raise
+        pool.shutdown()
     bar.close()
     return [o for o in outcomes if o is not None]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -167,8 +168,8 @@ def _small(tmp_path: Path, **changes: object) -> sweep.SweepSpec:
 def test_an_interrupted_sweep_resumes_without_recomputing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    spec = _small(tmp_path)
-    whole = sweep.run_sweep(spec, tmp_path / "whole", quiet=True)
+    spec = _small(tmp_path)  # jobs=1 throughout: the test watches chunks in this process
+    whole = sweep.run_sweep(spec, tmp_path / "whole", jobs=1, quiet=True)
     assert whole["chunks"] == 4
     real_write, written = sweep._write_chunk, []
 
@@ -180,20 +181,20 @@ def test_an_interrupted_sweep_resumes_without_recomputing(
 
     monkeypatch.setattr(sweep, "_write_chunk", crash_after_two)
     with pytest.raises(KeyboardInterrupt):
-        sweep.run_sweep(spec, tmp_path / "resumed", quiet=True)
+        sweep.run_sweep(spec, tmp_path / "resumed", jobs=1, quiet=True)
     monkeypatch.setattr(sweep, "_write_chunk", real_write)
     evaluated, real_eval = [], sweep.evaluate_chunk
     monkeypatch.setattr(
         sweep, "evaluate_chunk", lambda c: evaluated.append(c.index) or real_eval(c)
     )
-    m = sweep.run_sweep(spec, tmp_path / "resumed", resume=True, quiet=True)
+    m = sweep.run_sweep(spec, tmp_path / "resumed", resume=True, jobs=1, quiet=True)
     assert m["chunks_reused"] == 2 and sorted(evaluated) == [2, 3]
     a = pq.read_table(tmp_path / "whole" / "results.parquet")
     b = pq.read_table(tmp_path / "resumed" / "results.parquet")
     assert a.equals(b)
     # without --resume, the same folder is recomputed from scratch
     evaluated.clear()
-    sweep.run_sweep(spec, tmp_path / "resumed", quiet=True)
+    sweep.run_sweep(spec, tmp_path / "resumed", jobs=1, quiet=True)
     assert sorted(evaluated) == [0, 1, 2, 3]
 
 
@@ -205,17 +206,17 @@ def test_resume_reuses_nothing_after_a_parameter_file_changes(
     params = tmp_path / "params"
     shutil.copytree(ROOT / "params", params)
     spec = _small(tmp_path)
-    sweep.run_sweep(spec, tmp_path / "out", quiet=True, params_dir=params)
+    sweep.run_sweep(spec, tmp_path / "out", jobs=1, quiet=True, params_dir=params)
     evaluated, real_eval = [], sweep.evaluate_chunk
     monkeypatch.setattr(
         sweep, "evaluate_chunk", lambda c: evaluated.append(c.index) or real_eval(c)
     )
     (tmp_path / "out" / "results.parquet").unlink()
-    sweep.run_sweep(spec, tmp_path / "out", resume=True, quiet=True, params_dir=params)
+    sweep.run_sweep(spec, tmp_path / "out", resume=True, jobs=1, quiet=True, params_dir=params)
     assert evaluated == []  # nothing changed: every chunk reused
     base = params / "base.yaml"
     base.write_text(base.read_text().replace("    value: 0.25\n", "    value: 0.2\n", 1))
-    m = sweep.run_sweep(spec, tmp_path / "out", resume=True, quiet=True, params_dir=params)
+    m = sweep.run_sweep(spec, tmp_path / "out", resume=True, jobs=1, quiet=True, params_dir=params)
     assert m["chunks_reused"] == 0 and sorted(evaluated) == [0, 1, 2, 3]
 
 
@@ -236,8 +237,12 @@ def test_local_pool_and_dask_give_the_in_process_results(tmp_path: Path) -> None
     from distributed import LocalCluster
 
     spec = _small(tmp_path)
-    sweep.run_sweep(spec, tmp_path / "here", quiet=True)
-    sweep.run_sweep(spec, tmp_path / "pool", jobs=2, quiet=True)
+    assert sweep.run_sweep(spec, tmp_path / "here", jobs=1, quiet=True)["scheduler"] == "in-process"
+    m = sweep.run_sweep(spec, tmp_path / "pool", quiet=True)  # the default: one worker per core
+    chunks, cores = m["chunks"], os.cpu_count() or 1
+    assert chunks > 1 and m["scheduler"] == (
+        f"local pool ({min(cores, chunks)})" if cores > 1 else "in-process"
+    )
     with LocalCluster(
         n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
     ) as cluster:
@@ -251,21 +256,12 @@ def test_local_pool_and_dask_give_the_in_process_results(tmp_path: Path) -> None
     assert here.equals(pq.read_table(tmp_path / "dask" / "results.parquet"))
 
 
-def test_unreachable_scheduler_is_a_clear_error(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize("address", ["tcp://127.0.0.1:9", "foo", "tcp://127.0.0.1"])
+def test_unreachable_or_malformed_scheduler_is_a_clear_error(
+    address: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert (
-        main(
-            [
-                "sweep",
-                "ci",
-                "--out",
-                str(tmp_path / "x"),
-                "--scheduler",
-                "tcp://127.0.0.1:9",
-                "--quiet",
-            ]
-        )
-        == 2
-    )
-    assert "cannot reach the Dask scheduler" in capsys.readouterr().err
+    out = tmp_path / "x"
+    assert main(["sweep", "ci", "--out", str(out), "--scheduler", address, "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot reach the Dask scheduler" in err and address in err
+    assert "Traceback" not in err

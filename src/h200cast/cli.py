@@ -204,7 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--jobs",
         type=_positive_int,
         default=None,
-        help="local worker processes (default: in-process)",
+        help="local worker processes (default: one per core; 1: in-process)",
     )
     sw.add_argument(
         "--scheduler",

@@ -407,10 +407,21 @@ def run_sweep(
         "chunks": len(chunks),
         "chunks_reused": len(chunks) - len(todo),
         "seconds": round(time.perf_counter() - start, 2),
-        "scheduler": scheduler or (f"local pool ({jobs})" if jobs and jobs > 1 else "in-process"),
+        "scheduler": scheduler or _local(jobs, len(todo)),
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     return manifest
+
+
+def _workers(jobs: int | None, chunks: int) -> int:
+    """Local worker processes: ``jobs``, by default one per core, never more than chunks."""
+    return max(1, min(jobs or os.cpu_count() or 1, chunks))
+
+
+def _local(jobs: int | None, chunks: int) -> str:
+    """How chunks run without a scheduler (as ``_evaluate`` decides)."""
+    n = _workers(jobs, chunks)
+    return f"local pool ({n})" if n > 1 else "in-process"
 
 
 def _evaluate(chunks: Sequence[Chunk], jobs: int | None, scheduler: str | None):
@@ -422,16 +433,20 @@ def _evaluate(chunks: Sequence[Chunk], jobs: int | None, scheduler: str | None):
 
         try:
             client = Client(scheduler, timeout="10s")
-        except (OSError, TimeoutError) as exc:
+        except (OSError, TimeoutError, ValueError, TypeError) as exc:
             raise InputError(
-                f"cannot reach the Dask scheduler: {exc}", key="--scheduler", value=scheduler
+                f"cannot reach the Dask scheduler ({exc}); expected the address of a running "
+                "scheduler, tcp://HOST:PORT",
+                key="--scheduler",
+                value=scheduler,
             ) from None
         with client:
             futures = {client.submit(evaluate_chunk, c, pure=False): c for c in chunks}
             for fut in as_completed(futures):
                 yield futures[fut], fut.result()
         return
-    if jobs and jobs > 1:
+    jobs = _workers(jobs, len(chunks))
+    if jobs > 1:
         import multiprocessing as mp
         from concurrent.futures import ProcessPoolExecutor, as_completed
 

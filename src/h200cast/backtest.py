@@ -28,7 +28,7 @@ from h200cast import estimate, history
 from h200cast.errors import InputError
 
 LEVELS = (0.5, 0.8, 0.9)
-SHARE_CUTOFFS = (2023.5, 2024.5)
+SHARE_CUTOFFS = (2023.5, 2024.5, 2025.25)
 REVENUE_CUTOFFS = (dt.date(2023, 7, 31), dt.date(2024, 7, 31), dt.date(2025, 1, 31))
 HORIZON_QUARTERS = 4
 

@@ -11,7 +11,7 @@ Two parameters are fitted rather than set by hand, each with statsmodels OLS:
   by fiscal quarter follows a trend with a step at each US export-control event
   (intervention terms, fitted freely: the October 2023 step comes out positive, likely the
   buying ahead of the rule). The trend is the counterfactual growth without controls.
-  Standard errors are plain OLS with Student-t intervals. With 19 quarters, HAC
+  Standard errors are plain OLS with Student-t intervals. With 18 quarters, HAC
   (Newey-West) and feasible-GLS AR(1) intervals covered a known trend less often in
   simulations than plain OLS: 69-83% at 90% nominal. Plain OLS covered about 90% with
   independent errors, but only 79-86% (depending on the design) with AR(1) errors at 0.5,
@@ -21,7 +21,7 @@ Two parameters are fitted rather than set by hand, each with statsmodels OLS:
 
 Each fit becomes a truncated normal over the parameter. Its sd is the standard error
 widened by t(0.95, dof) / z(0.95), so that its 90% interval equals the fit's Student-t
-interval despite the few degrees of freedom. ``h200cast estimate --write`` stores each
+interval despite the few degrees of freedom. ``h200cast estimate`` stores each
 fitted spec with a record of the data (rows, dates, method, coefficients, residual checks)
 in ``params/estimates/NAME.yaml``. A parameter that says ``from_estimate: NAME`` reads it.
 With ``--as-of DATE`` the fits use only rows published on or before DATE.
@@ -447,7 +447,7 @@ def estimates_dir(params_dir: Path | None = None) -> Path:
 
 
 def stored(name: str, params_dir: Path | None = None) -> dict[str, Any]:
-    """An estimate as written by ``h200cast estimate --write`` (no refitting)."""
+    """An estimate as written by ``h200cast estimate`` (no refitting)."""
     from h200cast.params import load_yaml
 
     if name not in ESTIMATES:
@@ -474,5 +474,5 @@ def to_yaml(f: Fit) -> str:
     """The stored form of a fit."""
     import yaml
 
-    head = f"# Written by `h200cast estimate --write` ({f.method}). Do not edit by hand.\n"
+    head = f"# Written by `h200cast estimate` ({f.method}). Do not edit by hand.\n"
     return head + yaml.safe_dump(f.record(), sort_keys=False, allow_unicode=True, width=100)

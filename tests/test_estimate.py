@@ -392,6 +392,25 @@ def test_observations_are_scored_against_a_saved_run(tmp_path: Path) -> None:
     assert f"{bad}: line 2, column variable: got 'shipmints'" in err.value.render()
 
 
+def test_a_level_is_scored_at_the_end_of_its_period(tmp_path: Path) -> None:
+    # Inventory is a stock: an observation over Feb-Apr is compared with April's level,
+    # not with the sum of three month-end levels.
+    import pyarrow.parquet as pq
+
+    run = _saved_run(tmp_path)
+    t = pq.read_table(run / "paths.parquet").to_pandas()
+    april = float(t[t.month == "2026-04"].inventory.median())
+    summed = float(
+        t[t.month.isin(["2026-02", "2026-03", "2026-04"])].groupby("draw").inventory.sum().median()
+    )
+    assert summed > 1.5 * april  # the two readings differ, so the test can tell them apart
+    (score,) = backtest.score_observations(
+        run,
+        _observations(tmp_path, f"2026-05-30,inventory,2026-02,2026-04,{april},units,L001,level"),
+    )
+    assert score.p50 == pytest.approx(april)
+
+
 def _saved_run(tmp_path: Path) -> Path:
     out = tmp_path / "f"
     assert main(["run", "--stance", "open_market", "--draws", "50", "--out", str(out)]) == 0

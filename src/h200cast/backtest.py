@@ -238,7 +238,8 @@ OBSERVATION_COLUMNS = (
 class Observation:
     """An outcome observed after a forecast: a monthly variable over whole months.
 
-    Flows (units, USD) are summed over the months; shares are averaged.
+    Flows (units, USD) are summed over the months; shares are averaged; levels (backlog,
+    inventory, unused approvals) are read at the period's last month.
     """
 
     observed_on: dt.date
@@ -367,7 +368,7 @@ def score_observations(forecast_dir: Path, observations: Sequence[Observation]) 
         ) from None
     months = np.asarray(table.column("month").to_pylist())
     draws = np.asarray(table.column("draw"))
-    from h200cast.model import VARIABLES
+    from h200cast.model import STOCKS, VARIABLES
 
     label = manifest.get("stance") or manifest.get("path") or manifest.get("switching")
     made, how = forecast_date(forecast_dir, manifest)
@@ -391,6 +392,8 @@ def score_observations(forecast_dir: Path, observations: Sequence[Observation]) 
                 ob.observed_on.isoformat(),
             )
         sel = (months >= ob.period_start) & (months <= ob.period_end)
+        if ob.variable in STOCKS:  # a level: its value at the end of the period, not a sum
+            sel &= months == max(months[sel])
         per_draw = np.bincount(draws[sel], weights=np.asarray(table.column(ob.variable))[sel])
         if VARIABLES[ob.variable][0] == "share":  # a share is averaged over the months, not summed
             per_draw = per_draw / np.bincount(draws[sel])

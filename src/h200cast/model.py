@@ -58,6 +58,8 @@ VARIABLES: dict[str, tuple[str, str]] = {
     "domestic_share": ("share", "domestic share of new AI accelerator deployments"),
     "us_open": ("share", "1 while Washington still allows sales, 0 after it re-tightens"),
 }
+STOCKS = frozenset({"backlog", "inventory", "approvals_unused"})
+"""Variables that are levels at the end of a month, not flows within it."""
 """Monthly outputs: name -> (unit, meaning)."""
 
 

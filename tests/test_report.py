@@ -415,3 +415,15 @@ def test_sigterm_mid_build_keeps_the_previous_report_and_leaves_nothing(
     assert (out / "index.html").read_text() == previous
     time.sleep(0.5)  # anything still alive would write into the build folder now
     assert sorted(p.name for p in tmp_path.iterdir()) == ["rep"]
+
+
+def test_a_folder_of_other_files_is_refused_before_any_work(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "notes.txt").write_text("keep me")
+    monkeypatch.setattr(report, "run", lambda *a, **k: pytest.fail("the model ran"))
+    assert main(["report", "--stances", "open_market", "--paths", "--out", str(out)]) == 2
+    assert "--out" in capsys.readouterr().err
+    assert [p.name for p in out.iterdir()] == ["notes.txt"]

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from h200cast import __version__
-from h200cast.atomic import atomic_dir
+from h200cast.atomic import atomic_dir, check_out_dir
 from h200cast.errors import InputError
 from h200cast.params import STANCES, available, default_params_dir, load_scenario
 from h200cast.results import Result, run, summary_csv
@@ -357,6 +357,7 @@ def build_report(
     reports_dir = Path(reports_dir) if reports_dir else root / "reports"
     latest = reports_dir / "latest"
     target = Path(out) if out else reports_dir / f"report-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}"
+    check_out_dir(target)  # refuse a folder that is not ours before any work
     previous, old = _previous(Path(out) if out and Path(out).exists() else latest)
 
     results = [

@@ -63,6 +63,10 @@ def test_ci_sobol_indices(ci_sweep: Path) -> None:
     assert (
         fee.loc["us.licence_lag_months", "total"] < 0.02
     )  # a month's lag barely matters over 3 years
+    ships = s[s["output"] == "shipments_total_units"].set_index("input")
+    assert ships["total"].idxmax() == "us.us_cumulative_units_before"  # the cap binds shipments
+    short = s[s["output"] == "shortfall_total_units"].set_index("input")
+    assert "money.price_usd" in short["total"].nlargest(2).index  # price moves demand itself
     fee26 = s[s["output"] == "us_fee_revenue_2026_usd"].set_index("input")
     assert fee26.loc["stances.selective_approval.approvals.conversion_per_month", "total"] > 0.05
 
@@ -265,3 +269,24 @@ def test_unreachable_or_malformed_scheduler_is_a_clear_error(
     err = capsys.readouterr().err
     assert "cannot reach the Dask scheduler" in err and address in err
     assert "Traceback" not in err
+
+
+def test_the_domestic_share_spec_finds_what_puts_the_2027_share_above_80pct(
+    tmp_path: Path,
+) -> None:
+    # The second example of scenario discovery, as a committed spec.
+    assert main(["sweep", "domestic_share", "--out", str(tmp_path / "d"), "--quiet"]) == 0
+    t = pq.read_table(tmp_path / "d" / "results.parquet").to_pandas()
+    share = t["domestic_share_2027_end"]
+    assert ((share >= 0) & (share <= 1)).all()
+    ban, open_ = (
+        t[t["run"] == r]["domestic_share_2027_end"].to_numpy()
+        for r in ("customs_ban", "open_market")
+    )
+    assert (ban >= open_ - 1e-12).all()  # same points: a ban never lowers the domestic share
+    d = json.loads((tmp_path / "d" / "discovery.json").read_text())
+    base = (t[t["run"] == "customs_ban"]["domestic_share_2027_end"] > 0.8).mean()
+    assert d["coverage"] >= 0.5 and d["density"] > 2 * base
+    s = pd.read_csv(tmp_path / "d" / "sobol.csv")
+    top = s[s["output"] == "domestic_share_2027_end"].set_index("input")["total"].idxmax()
+    assert top == "demand.ai_spending_growth_per_year"  # a bigger market outruns domestic capacity

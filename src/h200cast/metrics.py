@@ -164,6 +164,12 @@ METRICS: tuple[Metric, ...] = (
         _at_year_end("domestic_share", 2026),
     ),
     Metric(
+        "domestic_share_2027_end",
+        "share",
+        "domestic share of new deployments, December 2027",
+        _at_year_end("domestic_share", 2027),
+    ),
+    Metric(
         "domestic_share_end",
         "share",
         "domestic share of new deployments at the horizon",

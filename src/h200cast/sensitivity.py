@@ -83,6 +83,11 @@ def top_inputs(df: pd.DataFrame, metric: str, n: int = 10) -> pd.DataFrame:
     return sub[sub["input"].isin(keep)].reset_index(drop=True)
 
 
+def top_keys(df: pd.DataFrame, metrics: Sequence[str], n: int = 5) -> list[str]:
+    """The inputs among the ``n`` that swing any of ``metrics`` most, in order of first mention."""
+    return list(dict.fromkeys(k for m in metrics for k in top_inputs(df, m, n)["input"]))
+
+
 def grid(
     axes: dict[str, Sequence[float]],
     *,

@@ -48,9 +48,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-bench: $(STAMP)  ## time the engine, the CLI and the notebooks (figures go in the README)
+bench: $(STAMP)  ## time the engine, the CLI, the notebooks and the report (figures go in the README)
 	$(BIN)/python benchmarks/bench_model.py
 	$(BIN)/python benchmarks/bench_notebooks.py
+	$(BIN)/python benchmarks/bench_report.py
 
 schema: $(STAMP)  ## regenerate params/schema.json from the pydantic models
 	$(BIN)/h200cast params schema --write

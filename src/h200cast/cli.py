@@ -271,7 +271,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="cross-stance notebooks to include (default: 04, 05 and 06)",
     )
-    rep.add_argument("--params-dir", type=Path, default=None)
+    rep.add_argument(
+        "--params-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="parameters folder for the model and every page (default: params/)",
+    )
     return parser
 
 

@@ -484,3 +484,17 @@ def test_stored_prediction_matches_statsmodels() -> None:
     np.testing.assert_allclose(mid, ref["mean"], rtol=1e-9)
     np.testing.assert_allclose(lo, ref["obs_ci_lower"], rtol=1e-9)
     np.testing.assert_allclose(hi, ref["obs_ci_upper"], rtol=1e-9)
+
+
+def test_estimate_as_of_an_early_date_fits_what_it_can(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Mid-2025 has enough revenue quarters for the growth fit but too few share rows for
+    # the S-curve: the growth fit is printed, the S-curve named as skipped, nothing written.
+    assert main(["estimate", "--as-of", "2025-06-30"]) == 0
+    out, err = capsys.readouterr()
+    assert "== demand_growth" in out and "== substitution_speed" not in out
+    assert "skipped" in err and "substitution_speed" in err and "too few data points" in err
+    # asked for by name, the S-curve is an error
+    assert main(["estimate", "--as-of", "2025-06-30", "substitution_speed"]) == 2
+    assert "too few data points" in capsys.readouterr().err

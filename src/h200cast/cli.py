@@ -530,7 +530,19 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
     if args.out:
         _check_folder(args.out)
     names = args.names or list(ESTIMATES)
-    fits = [fit(n, args.as_of) for n in names]
+    fits, skipped = [], []
+    for n in names:
+        try:
+            fits.append(fit(n, args.as_of))
+        except InputError as err:
+            # As of an early date some estimates have too little history; fit the others.
+            if not (args.as_of and not args.names):
+                raise
+            skipped.append(err)
+    if not fits:
+        raise skipped[0]
+    for err in skipped:
+        print(f"h200cast: skipped, {err.render()}", file=sys.stderr)
     if args.check:
         return _check_estimates(fits)
     for f in fits:

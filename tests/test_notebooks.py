@@ -151,3 +151,31 @@ def test_concurrent_kernels_get_private_sockets(tmp_path: Path) -> None:
         folders = {Path(ip).parent for _, ip in seen}
         assert len(folders) == len(jobs)  # one private folder per kernel
         assert not any(f.exists() for f in folders)  # and each is cleaned up
+
+
+def test_nbval_fails_when_a_checked_number_moves(tmp_path: Path) -> None:
+    # What `make test` relies on: a committed summary that no longer matches the model
+    # fails nbval. The committed notebook passes; the same notebook with one checked digit
+    # changed (as if the model had moved and the notebook was not refreshed) fails.
+    source = ROOT / "notebooks" / "01_demand.ipynb"
+    nb = nbformat.read(source, 4)
+    (cell,) = [c for c in nb.cells if "# NBVAL_CHECK_OUTPUT" in c.source]
+    text = cell.outputs[0]["text"]
+    digit = next(i for i, ch in enumerate(text) if ch.isdigit())
+    moved = text[:digit] + str((int(text[digit]) + 1) % 10) + text[digit + 1 :]
+    nbformat.write(nb, tmp_path / "same.ipynb")
+    cell.outputs[0]["text"] = moved
+    nbformat.write(nb, tmp_path / "moved.ipynb")
+    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval-lax"]
+    cmd += [
+        "--nbval-current-env",
+        "--nbval-sanitize-with",
+        str(ROOT / "tests" / "nbval_sanitize.cfg"),
+    ]
+    env = {**os.environ, "H200CAST_STATIC_CHARTS": "1"}
+    for name, code in (("same.ipynb", 0), ("moved.ipynb", 1)):
+        done = subprocess.run(
+            [*cmd, name], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+        )
+        assert done.returncode == code, (name, done.stdout[-3000:])
+    assert "Cell outputs differ" in done.stdout and "mismatch 'stdout'" in done.stdout

@@ -57,7 +57,7 @@ schema: $(STAMP)  ## regenerate params/schema.json from the pydantic models
 	$(BIN)/h200cast params schema --write
 
 lab: $(LAB_STAMP)  ## JupyterLab, in its own environment with the `lab` extra
-	$(LAB_VENV)/bin/jupyter lab notebooks/
+	H200CAST_STATIC_CHARTS=0 $(LAB_VENV)/bin/jupyter lab notebooks/ $$([ "$$(id -u)" = 0 ] && echo --allow-root)
 
 env: $(STAMP)
 

@@ -635,3 +635,14 @@ def test_a_failed_write_removes_the_parents_it_made(tmp_path):
         (tmp / "half.txt").write_text("half")
         raise RuntimeError("disk full")
     assert [p.name for p in tmp_path.iterdir()] == ["cwd"]  # no a/b/, no temporary folder
+
+
+@pytest.mark.parametrize("draws", [0, -5, 2.5, True, "100"])
+def test_run_refuses_draws_that_are_not_a_positive_whole_number(draws: object) -> None:
+    # Notebooks pass their parameters cell straight to results.run (papermill -p draws 0).
+    from h200cast.errors import InputError
+    from h200cast.results import run
+
+    with pytest.raises(InputError, match="expected a whole number >= 1") as err:
+        run(stance="open_market", draws=draws)  # type: ignore[arg-type]
+    assert err.value.render().startswith("draws: got")

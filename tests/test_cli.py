@@ -147,3 +147,12 @@ def test_version_and_help() -> None:
     r = cli("--help")
     assert r.returncode == 0 and "run" in r.stdout and "params" in r.stdout
     assert cli("--version").stdout.startswith("h200cast ")
+
+
+def test_files_written_atomically_get_the_usual_permissions(tmp_path: Path) -> None:
+    # A temporary file is created 0600; the file moved into place must read like any other.
+
+    from h200cast.atomic import _umask, atomic_write_text
+
+    atomic_write_text(tmp_path / "a.json", "{}\n")
+    assert (tmp_path / "a.json").stat().st_mode & 0o777 == 0o666 & ~_umask()

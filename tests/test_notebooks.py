@@ -179,3 +179,38 @@ def test_nbval_fails_when_a_checked_number_moves(tmp_path: Path) -> None:
         )
         assert done.returncode == code, (name, done.stdout[-3000:])
     assert "Cell outputs differ" in done.stdout and "mismatch 'stdout'" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({}, True),  # plain papermill, nbval, a script: static SVG, byte-stable
+        ({"JPY_SESSION_NAME": "/n/01_demand.ipynb"}, False),  # a Jupyter server's kernel
+        ({"JPY_SESSION_NAME": "x", "H200CAST_STATIC_CHARTS": "1"}, True),  # forced static
+        ({"H200CAST_STATIC_CHARTS": "0"}, False),  # forced interactive (make lab)
+    ],
+)
+def test_charts_are_static_except_in_a_jupyter_server(
+    env: dict[str, str], expected: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from h200cast import notebook
+
+    for name in ("JPY_SESSION_NAME", notebook.STATIC_ENV):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert notebook.static() is expected
+
+
+def test_fixed_stance_analyses_say_where_a_switching_chain_is_held() -> None:
+    from h200cast.notebook import fixed_stance
+
+    assert fixed_stance("customs_ban") == fixed_stance("customs_ban", "", "")
+    assert (fixed_stance("customs_ban").stance, fixed_stance("customs_ban").note) == (
+        "customs_ban",
+        "",
+    )
+    assert fixed_stance("", "as_reported_2026_01").path == "as_reported_2026_01"
+    held = fixed_stance("selective_approval", "", "from_2026_01_31")
+    assert held.path == "as_reported_2026_01" and held.stance is None  # the chain's history path
+    assert "from_2026_01_31" in held.note and "fixed" in held.note

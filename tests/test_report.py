@@ -233,6 +233,16 @@ def test_latest_points_at_the_newest_complete_report(
     )
 
 
+def test_unknown_analysis_exits_2_before_any_work(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(report, "run", lambda *a, **k: pytest.fail("the model ran"))
+    cmd = ["report", "--stances", "open_market", "--paths", "--analyses", "nosuch"]
+    assert main([*cmd, "--out", str(tmp_path / "r")]) == 2
+    assert "unknown notebook" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
+
+
 def test_unknown_stance_exits_2_before_any_work(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -343,6 +353,9 @@ def test_pages_read_the_parameters_folder_the_report_was_given(
     )
     assert code == 0 and len(seen) == 2
     assert all(dict(j.env) == {"H200CAST_PARAMS": str(params.resolve())} for j in seen)
+    # the manifest still names the checkout's commit, not the (git-less) folder's
+    manifest = json.loads((tmp_path / "rep" / "manifest.json").read_text())
+    assert manifest["git_commit"] == report.git_commit(Path(report.__file__).parents[2])
 
 
 def test_a_kernel_gets_the_job_environment(tmp_path: Path) -> None:

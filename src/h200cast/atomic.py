@@ -170,6 +170,13 @@ def _swap(tmp: Path, target: Path, key: str) -> None:
             old.unlink()
 
 
+def _umask() -> int:
+    """The process's file-creation mask (read by setting it and putting it back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write_text(target: Path, text: str, *, key: str | None = None) -> None:
     """Write a text file so that readers see the old or the new content, never a part.
 
@@ -189,6 +196,7 @@ def atomic_write_text(target: Path, text: str, *, key: str | None = None) -> Non
         try:
             with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
                 fh.write(text)
+            os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give what open() would
             os.replace(tmp, target)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):

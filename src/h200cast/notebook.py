@@ -1,14 +1,17 @@
 """What the notebooks share: how to run from their parameters cell, render and save charts.
 
-Under papermill and nbval (``H200CAST_STATIC_CHARTS=1``, set by ``make notebooks``,
-the test suite and the report) charts render as SVG: static, offline and byte-stable,
-so committed notebooks stay small and diffable. In JupyterLab, without the variable,
-Altair's default renderer keeps them interactive.
+Charts render as SVG (static, offline and byte-stable, so committed notebooks stay
+small and diffable) except in a notebook opened in a Jupyter server such as JupyterLab,
+where Altair's default renderer keeps them interactive. A Jupyter server names each
+kernel's session in ``JPY_SESSION_NAME``; papermill and nbval do not, so a plain
+``papermill`` run is static too. ``H200CAST_STATIC_CHARTS=1`` or ``=0`` overrides the
+choice (``make lab`` sets 0; ``make notebooks``, the tests and the report set 1).
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,8 +25,11 @@ STATIC_ENV = "H200CAST_STATIC_CHARTS"
 
 
 def static() -> bool:
-    """Whether charts should render as static SVG."""
-    return os.environ.get(STATIC_ENV, "") not in ("", "0")
+    """Whether charts should render as static SVG: unless set, everywhere but a Jupyter server."""
+    chosen = os.environ.get(STATIC_ENV, "")
+    if chosen:
+        return chosen != "0"
+    return not os.environ.get("JPY_SESSION_NAME")
 
 
 def setup() -> None:
@@ -48,6 +54,44 @@ def run_from_parameters(
     if switching:
         return run(switching=switching, overrides=sets, draws=draws, seed=seed)
     return run(stance=stance or "selective_approval", overrides=sets, draws=draws, seed=seed)
+
+
+@dataclass(frozen=True)
+class Fixed:
+    """The stance or path that fixed-stance analyses use, and what to tell the reader."""
+
+    stance: str | None
+    path: str | None
+    note: str = ""
+
+
+def fixed_stance(stance: str = "", path: str = "", switching: str = "") -> Fixed:
+    """Where one-at-a-time changes, Sobol indices and what-if grids run.
+
+    They need one stance (or path) per run. A switching chain has none, so they use the
+    path the chain continues from (or its most likely first stance) and say so.
+    """
+    if path:
+        return Fixed(None, path)
+    if not switching:
+        return Fixed(stance or "selective_approval", None)
+    from h200cast.params import load_scenario
+
+    chain = load_scenario(switching=switching).switching
+    assert chain is not None
+    if chain.history_path:
+        fixed, what = Fixed(None, chain.history_path), "the stance path it continues"
+    else:
+        fixed, what = (
+            Fixed(max(chain.initial, key=chain.initial.__getitem__), None),
+            "its likeliest first stance",
+        )
+    note = (
+        f"*The analysis below needs one stance per run, so it holds Beijing's stance fixed "
+        f"instead of following the switching chain **{switching}**: it uses "
+        f"{fixed.path or fixed.stance}, {what}.*"
+    )
+    return Fixed(fixed.stance, fixed.path, note)
 
 
 def save(
@@ -93,10 +137,11 @@ def describe(result: Result, metric: str) -> str:
 
 
 def say(markdown: str) -> None:
-    """Show computed prose as Markdown in the notebook."""
+    """Show computed prose as Markdown in the notebook (nothing when it is empty)."""
     from IPython.display import Markdown, display
 
-    display(Markdown(markdown))
+    if markdown:
+        display(Markdown(markdown))
 
 
 def shortfall_answer(result: Result) -> str:

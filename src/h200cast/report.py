@@ -350,10 +350,14 @@ def build_report(
 
     started = time.perf_counter()
     params_dir = Path(params_dir) if params_dir else default_params_dir()
-    root = params_dir.parent
+    root = default_params_dir().parent  # the checkout: its reports/ and its git commit
     todo = runs_requested(stances, paths, params_dir)
     for kind, name in todo:  # fail early, naming the bad stance or path, before any work
         load_scenario(**{kind: name}, params_dir=params_dir)
+    if analyses:  # and a bad notebook name
+        from h200cast.runner import notebook_paths
+
+        notebook_paths(list(analyses))
     reports_dir = Path(reports_dir) if reports_dir else root / "reports"
     latest = reports_dir / "latest"
     target = Path(out) if out else reports_dir / f"report-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}"

@@ -10,6 +10,7 @@ import csv
 import datetime as dt
 import io
 import json
+import numbers
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -20,6 +21,7 @@ import numpy as np
 
 from h200cast import __version__
 from h200cast.atomic import atomic_dir
+from h200cast.errors import InputError
 from h200cast.metrics import BY_NAME, STATS, summarize, values
 from h200cast.model import VARIABLES, Paths, simulate
 from h200cast.params import Scenario, load_scenario
@@ -180,6 +182,12 @@ def run(
         Refit estimated parameters on evidence published by this date; hand-set
         parameters that cite later evidence are listed in ``later_evidence``.
     """
+    for key, value, least in (
+        ("draws", draws, 1),
+        ("seed", seed, 0),
+    ):  # notebooks pass these as typed
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < least:
+            raise InputError(f"expected a whole number >= {least}", key=key, value=repr(value))
     scenario = load_scenario(
         stance=stance,
         path=path,

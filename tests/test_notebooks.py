@@ -214,3 +214,35 @@ def test_fixed_stance_analyses_say_where_a_switching_chain_is_held() -> None:
     held = fixed_stance("selective_approval", "", "from_2026_01_31")
     assert held.path == "as_reported_2026_01" and held.stance is None  # the chain's history path
     assert "from_2026_01_31" in held.note and "fixed" in held.note
+
+
+def test_sobol_overview_has_one_cell_per_input_and_output_in_headline_order() -> None:
+    import numpy as np
+
+    from h200cast import figures
+    from h200cast.sensitivity import SobolIndices
+
+    total = np.array([[0.1, 0.7, 0.0], [0.9, 0.0, 0.2]])  # outputs x inputs
+    ind = SobolIndices(
+        inputs=["a", "b", "c"],
+        outputs=["us_fee_revenue_total_usd", "domestic_share_end"],
+        first=total * 0.8,
+        total=total,
+        first_low=total * 0.7,
+        first_high=total * 0.9,
+        total_low=total - 0.05,
+        total_high=total + 0.05,
+        confidence=0.9,
+        evaluations=100,
+    )
+    chart, table = figures.sobol_overview(ind)
+    assert len(table) == 6
+    assert list(dict.fromkeys(table["input"])) == ["a", "b", "c"]  # by largest total: 0.9, 0.7, 0.2
+    assert list(dict.fromkeys(table["output"])) == ["US fee revenue", "domestic share (horizon)"]
+    assert (
+        table.set_index(["input", "output"]).loc[("a", "domestic share (horizon)"), "value"] == 0.9
+    )
+    spec = chart.to_dict()
+    assert "total Sobol indices" in spec["title"]["text"] and "runs" in " ".join(
+        spec["title"]["subtitle"]
+    )

@@ -310,3 +310,38 @@ def indices(
     return alt.layer(bars, whiskers).properties(
         title=_title(title, caption), width=WIDTH, height=max(HEIGHT, 30 * len(order))
     )
+
+
+def heatmap(
+    df: pd.DataFrame, title: str, caption: str | Sequence[str] | None = None
+) -> alt.LayerChart:
+    """A value per input (rows) and output (columns), shaded 0-1 and printed in each cell.
+
+    ``df`` has columns ``input``, ``output``, ``value`` (and optional ``low``, ``high``
+    for the tooltip); rows and columns keep the order they first appear in.
+    """
+    import altair as alt
+
+    rows, cols = list(dict.fromkeys(df["input"])), list(dict.fromkeys(df["output"]))
+    base = alt.Chart(df).encode(
+        y=alt.Y("input:N", sort=rows, title=None, axis=alt.Axis(labelLimit=320)),
+        x=alt.X("output:N", sort=cols, title=None, axis=alt.Axis(orient="top", labelAngle=0)),
+    )
+    tips = [c for c in ("input", "output", "value", "low", "high") if c in df.columns]
+    cells = base.mark_rect().encode(
+        color=alt.Color(
+            "value:Q",
+            title="share of variance",
+            scale=alt.Scale(
+                domain=[0, 1], range=["#ffffff", "#08519c"], interpolate="rgb", clamp=True
+            ),
+        ),
+        tooltip=[alt.Tooltip(f"{c}:{'N' if c in ('input', 'output') else 'Q'}") for c in tips],
+    )
+    text = base.mark_text(fontSize=12).encode(
+        text=alt.Text("value:Q", format=".2f"),
+        color=alt.condition("datum.value > 0.5", alt.value("white"), alt.value("#222")),
+    )
+    return alt.layer(cells, text).properties(
+        title=_title(title, caption), width=150 * len(cols), height=max(HEIGHT, 26 * len(rows))
+    )

@@ -290,3 +290,43 @@ def sobol_indices(indices, output: str) -> Figure:
         "bootstrap intervals. Total minus first order is the share due to interactions.",
     ]
     return charts.indices(table, title, caption), table
+
+
+OUTPUT_LABELS = {
+    "us_fee_revenue_total_usd": "US fee revenue",
+    "us_fee_revenue_2026_usd": "US fee, 2026",
+    "shipments_total_units": "shipments",
+    "shortfall_total_units": "shortfall",
+    "domestic_share_end": "domestic share (horizon)",
+    "domestic_share_2027_end": "domestic share (end-2027)",
+}
+"""Short column labels for charts that compare several outputs."""
+
+
+def sobol_overview(indices) -> Figure:
+    """Total Sobol indices of every output at once: which inputs matter for which output."""
+    import pandas as pd
+
+    df = indices.frame()
+    rows = df.groupby("input")["total"].max().sort_values(ascending=False, kind="stable").index
+    df["input"] = pd.Categorical(df["input"], categories=list(rows), ordered=True)
+    df["output"] = pd.Categorical(df["output"], categories=indices.outputs, ordered=True)
+    table = (
+        df.sort_values(["input", "output"])
+        .rename(columns={"total": "value", "total_low": "low", "total_high": "high"})
+        .assign(
+            input=lambda d: d["input"].astype(str),
+            output=lambda d: d["output"].astype(str).map(lambda o: OUTPUT_LABELS.get(o, o)),
+        )[["input", "output", "value", "low", "high"]]
+        .reset_index(drop=True)
+    )
+    caption = [
+        f"Source: h200cast model, {indices.evaluations:,} runs over each input's 5-95% range, others "
+        "central.",
+        "Each cell: the input's total Sobol index for that output (its share of the output's "
+        f"variance, interactions included); {int(100 * indices.confidence)}% bootstrap "
+        "intervals in the tooltip and the table.",
+    ]
+    return charts.heatmap(
+        table, "Which inputs drive which output: total Sobol indices", caption
+    ), table

@@ -331,7 +331,7 @@ def heatmap(
     cells = base.mark_rect().encode(
         color=alt.Color(
             "value:Q",
-            title="share of variance",
+            legend=None,  # values are printed; a gradient legend's SVG id depends on prior renders
             scale=alt.Scale(
                 domain=[0, 1], range=["#ffffff", "#08519c"], interpolate="rgb", clamp=True
             ),

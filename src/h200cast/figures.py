@@ -324,8 +324,8 @@ def sobol_overview(indices) -> Figure:
         f"Source: h200cast model, {indices.evaluations:,} runs over each input's 5-95% range, others "
         "central.",
         "Each cell: the input's total Sobol index for that output (its share of the output's "
-        f"variance, interactions included); {int(100 * indices.confidence)}% bootstrap "
-        "intervals in the tooltip and the table.",
+        f"variance, interactions included; darker is larger); {int(100 * indices.confidence)}% "
+        "bootstrap intervals in the tooltip and the table.",
     ]
     return charts.heatmap(
         table, "Which inputs drive which output: total Sobol indices", caption

@@ -135,11 +135,7 @@ def atomic_dir(target: Path, *, key: str = "--out") -> Iterator[Path]:
         except OSError as exc:
             raise _os_error(exc, target, key) from None
         try:
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(
-                tmp, 0o777 & ~umask
-            )  # mkdtemp makes it private; the result is an ordinary folder
+            os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes it private; give what mkdir would
             yield tmp
             check_out_dir(target, key=key)  # still ours to replace after the work
             _swap(tmp, target, key)

@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
 STATIC_ENV = "H200CAST_STATIC_CHARTS"
+DEFAULT_STANCE = "selective_approval"
+"""The stance a notebook runs when its parameters name no stance, path or chain."""
 
 
 def static() -> bool:
@@ -53,7 +55,7 @@ def run_from_parameters(
         return run(path=path, overrides=sets, draws=draws, seed=seed)
     if switching:
         return run(switching=switching, overrides=sets, draws=draws, seed=seed)
-    return run(stance=stance or "selective_approval", overrides=sets, draws=draws, seed=seed)
+    return run(stance=stance or DEFAULT_STANCE, overrides=sets, draws=draws, seed=seed)
 
 
 @dataclass(frozen=True)
@@ -74,7 +76,7 @@ def fixed_stance(stance: str = "", path: str = "", switching: str = "") -> Fixed
     if path:
         return Fixed(None, path)
     if not switching:
-        return Fixed(stance or "selective_approval", None)
+        return Fixed(stance or DEFAULT_STANCE, None)
     from h200cast.params import load_scenario
 
     chain = load_scenario(switching=switching).switching

@@ -33,8 +33,7 @@ report: $(STAMP)  ## the offline HTML report for every stance and path: reports/
 	$(BIN)/h200cast report
 
 test: $(STAMP)  ## lint, schema drift, evidence, the test suite and nbval on every notebook
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
+	$(MAKE) --no-print-directory lint
 	$(BIN)/h200cast params schema --check
 	$(BIN)/h200cast evidence check
 	$(BIN)/h200cast check
@@ -44,9 +43,10 @@ test: $(STAMP)  ## lint, schema drift, evidence, the test suite and nbval on eve
 notebooks: $(STAMP)  ## re-execute every notebook in place at its defaults (refreshes what nbval checks)
 	$(BIN)/h200cast notebooks --refresh
 
-lint: $(STAMP)
+lint: $(STAMP)  ## ruff (code and notebooks) and the import contract (layers, no cycles)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 bench: $(STAMP)  ## time the engine, the CLI, the notebooks and the report (figures go in the README)
 	$(BIN)/python benchmarks/bench_model.py

@@ -25,9 +25,9 @@ from pathlib import Path
 
 ENGINE = """
 import json, time
-from h200cast.params import load_scenario
-from h200cast.model import simulate
-from h200cast.metrics import values, summarize
+from h200cast.results.scenarios import load_scenario
+from h200cast.engine.model import simulate
+from h200cast.engine.metrics import values, summarize
 sc = load_scenario({kind}={name!r})
 t0 = time.perf_counter(); p = simulate(sc, draws={draws}, seed=1); t1 = time.perf_counter()
 summarize(values(p)); t2 = time.perf_counter()
@@ -137,8 +137,8 @@ def sweep_rows() -> list[tuple[str, str]]:
 
     import yaml
 
-    from h200cast import sweep
-    from h200cast.sensitivity import model_sobol
+    from h200cast.explore import sweep
+    from h200cast.explore.sensitivity import model_sobol
 
     spec = {
         "name": "bench",

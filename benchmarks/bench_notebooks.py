@@ -13,7 +13,7 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from h200cast.runner import Job, execute, notebook_paths
+from h200cast.report.runner import Job, execute, notebook_paths
 
 TARGET_S = 5.0
 

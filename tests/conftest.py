@@ -9,7 +9,7 @@ import os
 
 from hypothesis import settings
 
-from h200cast.notebook import STATIC_ENV
+from h200cast.settings import STATIC_ENV
 
 os.environ[STATIC_ENV] = "1"
 

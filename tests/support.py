@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from h200cast.params import Scenario, load_scenario
+from h200cast.results.scenarios import load_scenario
+from h200cast.scenario.schema import Scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -1,0 +1,57 @@
+"""The ``h200cast`` entry point: the parser of every command group, and error handling.
+
+Errors in the user's input print one line naming the file, the key, the bad value and
+what was expected, and exit with code 2; nothing is written. Heavy imports (pandas,
+pyarrow, tqdm) happen only in the commands that need them, so ``run --json`` costs
+little beyond the model itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from h200cast import __version__
+from h200cast.cli import check, estimate, evidence, notebooks, params, report, run, sweep
+from h200cast.errors import InputError
+
+GROUPS = (run, estimate, params, evidence, sweep, check, notebooks, report)
+"""Command modules, each with ``add(subparsers)``; their commands set ``func``."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="h200cast",
+        description="What-if forecasts of China's H200 demand, shortfall, US fee revenue and domestic substitution.",
+    )
+    parser.add_argument("--version", action="version", version=f"h200cast {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for group in GROUPS:
+        group.add(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.func(args)
+        return code
+    except InputError as exc:
+        print(f"h200cast: error: {exc.render()}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("h200cast: interrupted; nothing was written", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # the reader of our output went away (`h200cast run | head`)
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so that Python's final flush does not fail again
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The engine: sampling, switching chains, the vectorised monthly model and its metrics."""

@@ -1,0 +1,83 @@
+"""Beijing's future stance sampled per draw: a switching chain as monthly stance weights.
+
+A stance path (:mod:`h200cast.scenario.calendar`) gives every draw the same weights;
+a switching chain replaces the months from its start with each draw's sampled stance,
+drawn from its own sampling stream so that stances share common random numbers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from h200cast.engine.sampling import stream
+from h200cast.scenario.calendar import months_between, weights
+
+
+def chain_states(initial: np.ndarray, transition: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Sample stance sequences from a Markov chain, one per row of ``u``.
+
+    Parameters
+    ----------
+    initial
+        Probabilities of each stance in the first month, shape (stances,).
+    transition
+        ``transition[i, j]``: probability of stance j next month given stance i.
+    u
+        Uniforms of shape (draws, months), one per draw and month.
+
+    Returns
+    -------
+    numpy.ndarray
+        Stance indices, shape (draws, months).
+    """
+
+    def cdf(p: np.ndarray) -> np.ndarray:
+        c = np.cumsum(p, axis=-1)
+        c = c / c[..., -1:]
+        c[..., -1] = 1.0  # a trailing zero-probability stance is never chosen
+        return c
+
+    c0, cp = cdf(initial), cdf(transition)
+    states = np.empty(u.shape, dtype=np.int64)
+    states[:, 0] = (u[:, :1] > c0[None, :]).sum(axis=1)
+    for k in range(1, u.shape[1]):
+        states[:, k] = (u[:, k : k + 1] > cp[states[:, k - 1]]).sum(axis=1)
+    return states
+
+
+def scenario_weights(
+    scenario: Any, names: tuple[str, ...], seed: int, draws: int, point: bool
+) -> np.ndarray:
+    """Share of each month under each stance, shape (1 or draws, months, stances).
+
+    A stance path gives the same weights to every draw (first axis of length 1). A
+    switching chain replaces the months from its start with each draw's sampled stance;
+    a ``point`` run follows the median path (u = 0.5 every month).
+    """
+    cal = scenario.calendar
+    T = cal.horizon_months
+    W = weights(scenario.path, cal.start, T, names)[None, :, :]
+    sw = scenario.switching
+    if sw is None:
+        return W
+    k0 = months_between(cal.start, sw.start.isoformat()[:7])
+    steps = T - k0
+    if steps <= 0:
+        return W
+    col = {n: i for i, n in enumerate(names)}
+    initial = np.zeros(len(names))
+    for n, p in sw.initial.items():
+        initial[col[n]] = p
+    transition = np.eye(len(names))  # stances outside the chain never occur; rows kept valid
+    for n, row in sw.transitions.items():
+        transition[col[n]] = 0.0
+        for m, p in row.to.items():
+            transition[col[n], col[m]] = p
+    n = 1 if point else draws
+    u = np.full((n, steps), 0.5) if point else stream(seed, "event.switching").random((n, steps))
+    states = chain_states(initial, transition, u)
+    out = np.repeat(W, n, axis=0)
+    out[:, k0:, :] = np.eye(len(names))[states]
+    return out

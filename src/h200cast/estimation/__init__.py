@@ -1,0 +1,1 @@
+"""Estimation: the evidence, the curated history, the statsmodels fits and their backtests."""

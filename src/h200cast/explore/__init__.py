@@ -1,0 +1,1 @@
+"""Exploring: sweeps, sensitivity (one at a time, Sobol), scenario discovery (PRIM), model checks."""

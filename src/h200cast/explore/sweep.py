@@ -1,0 +1,568 @@
+"""Parameter sweeps: many parameter sets, evaluated in vectorised chunks.
+
+A sweep spec (``params/sweeps/NAME.yaml``) says which inputs vary (ranges or lists), the
+design (grid, Latin hypercube or Sobol points from ``scipy.stats.qmc``), the stances or
+paths, draws per point, and the outputs to keep. Points are evaluated in chunks. Each
+chunk is one call of the vectorised model over (points x draws) and is written to its own
+file, so an interrupted sweep resumes without recomputing finished chunks. Chunks run
+in-process, in a local process pool (``--jobs``), or on an existing Dask cluster
+(``--scheduler tcp://HOST:PORT``); the results are the same either way.
+
+The inputs not swept are held at their central values (``others: central``, a point run
+per design point), or sampled once with ``draws_per_point`` draws shared by every point
+(``others: sampled``: common random numbers, so differences between points are not
+sampling noise).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import numpy as np
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    model_validator,
+)
+
+from h200cast import settings
+from h200cast.engine.executors import process_pool, worker_count
+from h200cast.engine.metrics import BY_NAME
+from h200cast.errors import InputError
+from h200cast.io import manifest, parquet
+from h200cast.io.yamlfile import load_yaml
+from h200cast.scenario.layers import Layers
+from h200cast.scenario.load import validate
+from h200cast.scenario.schema import StanceName
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Range(_Strict):
+    """A continuous input range."""
+
+    low: float
+    high: float
+
+    @model_validator(mode="after")
+    def _order(self) -> Range:
+        if not self.low < self.high:
+            raise ValueError(f"expected low < high, got low={self.low}, high={self.high}")
+        return self
+
+
+class Values(_Strict):
+    """A list of values to try."""
+
+    values: list[float] = Field(min_length=1)
+
+
+def _input_kind(v: Any) -> str:
+    return "Values" if isinstance(v, Values) or (isinstance(v, dict) and "values" in v) else "Range"
+
+
+Input = Annotated[
+    Annotated[Range, Tag("Range")] | Annotated[Values, Tag("Values")], Discriminator(_input_kind)
+]
+"""A swept input: ``{low, high}`` or ``{values: [...]}``."""
+
+
+class Design(_Strict):
+    """How the points are laid out."""
+
+    method: Literal["grid", "lhs", "sobol"]
+    points: int = Field(
+        ge=1, le=10_000_000, description="points (lhs, sobol) or steps per range axis (grid)"
+    )
+    seed: int = Field(default=0, ge=0)
+
+
+class Runs(_Strict):
+    """The stances and paths each point is evaluated under."""
+
+    stances: list[StanceName] = Field(default_factory=list)
+    paths: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _some(self) -> Runs:
+        if not self.stances and not self.paths:
+            raise ValueError("name at least one stance or path")
+        return self
+
+
+Metric = str
+
+
+class Sensitivity(_Strict):
+    """Global sensitivity: Sobol first-order and total indices with bootstrap intervals."""
+
+    base_samples: int = Field(
+        ge=16, le=1_048_576, description="Saltelli base samples (a power of 2)"
+    )
+    bootstrap: int = Field(default=200, ge=0, le=10_000)
+    confidence: float = Field(default=0.9, gt=0, lt=1)
+    outputs: list[Metric] = Field(min_length=1)
+    run: str | None = Field(
+        default=None, description="the stance or path to analyse (default: the first)"
+    )
+
+
+class Discovery(_Strict):
+    """Scenario discovery: which input combinations lead to an outcome of interest (PRIM)."""
+
+    output: Metric
+    below: float | None = None
+    above: float | None = None
+    run: str | None = None
+    min_mass: float = Field(
+        default=0.05, gt=0, lt=1, description="smallest share of points a box may keep"
+    )
+    alpha: float = Field(default=0.05, gt=0, lt=0.5, description="share of the box peeled per step")
+    min_coverage: float = Field(default=0.5, gt=0, le=1)
+
+    @model_validator(mode="after")
+    def _threshold(self) -> Discovery:
+        if (self.below is None) == (self.above is None):
+            raise ValueError("give exactly one of `below` or `above`")
+        return self
+
+
+class SweepSpec(_Strict):
+    """A whole sweep."""
+
+    name: str = Field(pattern=r"^[a-z0-9_]+$")
+    description: str
+    design: Design
+    inputs: dict[str, Input] = Field(min_length=1)
+    runs: Runs
+    outputs: list[Metric] = Field(min_length=1)
+    others: Literal["central", "sampled"] = "central"
+    draws_per_point: int = Field(default=1, ge=1, le=100_000)
+    chunk_rows: int = Field(default=50_000, ge=1)
+    sensitivity: Sensitivity | None = None
+    discovery: Discovery | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SweepSpec:
+        used = [
+            *self.outputs,
+            *(self.sensitivity.outputs if self.sensitivity else []),
+            *([self.discovery.output] if self.discovery else []),
+        ]
+        unknown = sorted({m for m in used if m not in BY_NAME})
+        if unknown:
+            raise ValueError(
+                f"unknown outputs {unknown}; expected metric names such as {sorted(BY_NAME)[:4]} ..."
+            )
+        if self.others == "central" and self.draws_per_point != 1:
+            raise ValueError(
+                "with `others: central` every point is one run: draws_per_point must be 1"
+            )
+        if self.sensitivity and any(isinstance(v, Values) for v in self.inputs.values()):
+            raise ValueError("Sobol indices need ranges for every input, not lists of values")
+        return self
+
+    def digest(self) -> str:
+        """SHA-256 of the spec, so that a resumed sweep only reuses chunks of the same spec."""
+        return hashlib.sha256(
+            json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()
+        ).hexdigest()
+
+    def run_names(self) -> list[tuple[str, str]]:
+        """(kind, name) of each run."""
+        return [("stance", s) for s in self.runs.stances] + [("path", p) for p in self.runs.paths]
+
+
+def spec_path(name_or_file: str | Path, params_dir: Path | None = None) -> Path:
+    """A sweep file: a path, or a name in ``params/sweeps/``."""
+    p = Path(name_or_file)
+    if p.suffix in (".yaml", ".yml") or p.exists():
+        return p
+    return Path(params_dir or settings.params_dir()) / "sweeps" / f"{name_or_file}.yaml"
+
+
+def load_spec(name_or_file: str | Path, params_dir: Path | None = None) -> SweepSpec:
+    """Read and validate a sweep spec; errors name the file, the key and what was expected."""
+    f = spec_path(name_or_file, params_dir)
+    layers = Layers()
+    layers.merge(load_yaml(f), str(f))
+    spec = validate(layers, SweepSpec)
+    from h200cast.engine.model import specs
+    from h200cast.results.scenarios import load_scenario
+
+    for kind, name in spec.run_names():
+        sc = load_scenario(**{kind: name}, params_dir=params_dir)
+        known = dict(specs(sc))
+        for key in spec.inputs:
+            if key not in known:
+                raise InputError(
+                    f"not a parameter of {name}; expected a dotted key from `h200cast params show --json`",
+                    file=f,
+                    key=f"inputs.{key}",
+                )
+    return spec
+
+
+# --- designs ------------------------------------------------------------------------------------------
+
+
+def design_points(spec: SweepSpec) -> np.ndarray:
+    """The design: one row per point, one column per input (in ``spec.inputs`` order)."""
+    from scipy.stats import qmc
+
+    keys = list(spec.inputs)
+    d = len(keys)
+    if spec.design.method == "grid":
+        axes = []
+        for key in keys:
+            v = spec.inputs[key]
+            axes.append(
+                np.array(v.values)
+                if isinstance(v, Values)
+                else np.linspace(v.low, v.high, spec.design.points)
+            )
+        return np.array(list(itertools.product(*axes)), dtype=float).reshape(-1, d)
+    n = spec.design.points
+    if spec.design.method == "lhs":
+        u = qmc.LatinHypercube(d=d, seed=spec.design.seed).random(n)
+    else:
+        sampler = qmc.Sobol(d=d, scramble=True, seed=spec.design.seed)
+        m = int(np.ceil(np.log2(n)))
+        u = sampler.random_base2(m)[:n]
+    cols = []
+    for j, key in enumerate(keys):
+        v = spec.inputs[key]
+        if isinstance(v, Values):
+            idx = np.minimum((u[:, j] * len(v.values)).astype(int), len(v.values) - 1)
+            cols.append(np.asarray(v.values)[idx])
+        else:
+            cols.append(v.low + u[:, j] * (v.high - v.low))
+    return np.column_stack(cols)
+
+
+# --- evaluation ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A slice of the design for one run: what a worker needs, nothing more (picklable)."""
+
+    index: int
+    kind: str
+    name: str
+    first_point: int
+    points: np.ndarray  # (n, d)
+    keys: tuple[str, ...]
+    outputs: tuple[str, ...]
+    others: str
+    draws_per_point: int
+    seed: int
+    params_dir: str | None
+
+
+def evaluate_chunk(chunk: Chunk) -> dict[str, np.ndarray]:
+    """Evaluate one chunk: a column per input and per output, one row per point and draw."""
+    from h200cast.engine.metrics import values as metric_values
+    from h200cast.engine.model import sample, simulate_values
+    from h200cast.results.scenarios import load_scenario
+
+    sc = load_scenario(
+        **{chunk.kind: chunk.name}, params_dir=Path(chunk.params_dir) if chunk.params_dir else None
+    )
+    dpp, n = chunk.draws_per_point, len(chunk.points)
+    base = sample(sc, dpp, chunk.seed, point=chunk.others == "central").values
+    vals = {k: np.tile(v, n) for k, v in base.items()}
+    for j, key in enumerate(chunk.keys):
+        vals[key] = np.repeat(chunk.points[:, j], dpp)
+    out = metric_values(
+        simulate_values(sc, vals, chunk.seed)
+    )  # stances and paths: one weight row for all
+    cols: dict[str, np.ndarray] = {
+        "point": np.repeat(
+            np.arange(chunk.first_point, chunk.first_point + n, dtype=np.int64), dpp
+        ),
+        "draw": np.tile(np.arange(dpp, dtype=np.int32), n),
+    }
+    cols.update({k: vals[k] for k in chunk.keys})
+    cols.update({m: out[m] for m in chunk.outputs})
+    return cols
+
+
+def plan(spec: SweepSpec, params_dir: Path | None = None) -> list[Chunk]:
+    """The chunks of a sweep, in a fixed order."""
+    points = design_points(spec)
+    per = max(1, spec.chunk_rows // spec.draws_per_point)
+    chunks = []
+    for kind, name in spec.run_names():
+        for start in range(0, len(points), per):
+            chunks.append(
+                Chunk(
+                    len(chunks),
+                    kind,
+                    name,
+                    start,
+                    points[start : start + per],
+                    tuple(spec.inputs),
+                    tuple(spec.outputs),
+                    spec.others,
+                    spec.draws_per_point,
+                    spec.design.seed,
+                    str(params_dir) if params_dir else None,
+                )
+            )
+    return chunks
+
+
+def inputs_digest(spec: SweepSpec, params_dir: Path | None = None) -> str:
+    """What a finished chunk depends on: the spec, every parameter file and the package's source."""
+    from h200cast.explore.cache import NUMERIC_LIBS, source_digest
+
+    h = hashlib.sha256(spec.digest().encode())
+    h.update(source_digest(NUMERIC_LIBS).encode())
+    folder = Path(params_dir or settings.params_dir())
+    for f in sorted(folder.rglob("*.yaml")):
+        h.update(str(f.relative_to(folder)).encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+def _chunk_file(out: Path, chunk: Chunk) -> Path:
+    return out / "chunks" / f"{chunk.index:05d}-{chunk.name}.parquet"
+
+
+def _write_chunk(out: Path, chunk: Chunk, cols: dict[str, np.ndarray]) -> None:
+    import pyarrow as pa
+
+    table = pa.table(
+        {
+            "run": pa.array([chunk.name] * len(cols["point"])).dictionary_encode(),
+            **{k: pa.array(v) for k, v in cols.items()},
+        }
+    )
+    target = _chunk_file(out, chunk)
+    parquet.write(table, target, atomic=True)  # a chunk file exists only once it is complete
+
+
+def run_sweep(
+    spec: SweepSpec,
+    out: Path,
+    *,
+    jobs: int | None = None,
+    scheduler: str | None = None,
+    resume: bool = False,
+    quiet: bool = False,
+    params_dir: Path | None = None,
+) -> dict[str, Any]:
+    """Evaluate every chunk not already done, then gather ``results.parquet`` and ``manifest.json``."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from tqdm import tqdm
+
+    start = time.perf_counter()
+    out = Path(out)
+    (out / "chunks").mkdir(parents=True, exist_ok=True)
+    stamp = out / "spec.json"
+    digest = inputs_digest(spec, params_dir)
+    previous = json.loads(stamp.read_text()) if stamp.is_file() else {}
+    if not resume or previous.get("digest") != digest:
+        for f in (out / "chunks").glob("*"):
+            f.unlink()  # a new sweep, or changed spec, parameters or model: nothing can be reused
+    stamp.write_text(json.dumps({"digest": digest, "spec": spec.model_dump(mode="json")}, indent=2))
+    chunks = plan(spec, params_dir)
+    todo = [c for c in chunks if not _chunk_file(out, c).is_file()]
+    bar = tqdm(
+        total=len(chunks),
+        initial=len(chunks) - len(todo),
+        desc=f"sweep {spec.name}",
+        unit="chunk",
+        disable=quiet,
+    )
+    for chunk, cols in _evaluate(todo, jobs, scheduler):
+        _write_chunk(out, chunk, cols)
+        bar.update()
+    bar.close()
+    tables = [pq.read_table(_chunk_file(out, c)) for c in chunks]
+    results = pa.concat_tables(tables, promote_options="default")
+    parquet.write(results, out / "results.parquet", atomic=True)
+    record = manifest.header(
+        spec=spec.name,
+        spec_sha256=spec.digest(),
+        rows=results.num_rows,
+        points=len(design_points(spec)),
+        chunks=len(chunks),
+        chunks_reused=len(chunks) - len(todo),
+        seconds=round(time.perf_counter() - start, 2),
+        scheduler=scheduler or _local(jobs, len(todo)),
+    )
+    manifest.write(out, record)
+    return record
+
+
+def _local(jobs: int | None, chunks: int) -> str:
+    """How chunks run without a scheduler (as ``_evaluate`` decides)."""
+    n = worker_count(jobs, chunks)
+    return f"local pool ({n})" if n > 1 else "in-process"
+
+
+def _evaluate(chunks: Sequence[Chunk], jobs: int | None, scheduler: str | None):
+    """Yield (chunk, columns) as chunks finish: in-process, a local pool, or a Dask cluster."""
+    if not chunks:
+        return
+    if scheduler:
+        from distributed import Client, as_completed
+
+        try:
+            client = Client(scheduler, timeout="10s")
+        except (OSError, TimeoutError, ValueError, TypeError) as exc:
+            raise InputError(
+                f"cannot reach the Dask scheduler ({exc}); expected the address of a running "
+                "scheduler, tcp://HOST:PORT",
+                key="--scheduler",
+                value=scheduler,
+            ) from None
+        with client:
+            futures = {client.submit(evaluate_chunk, c, pure=False): c for c in chunks}
+            for fut in as_completed(futures):
+                yield futures[fut], fut.result()
+        return
+    jobs = worker_count(jobs, len(chunks))
+    if jobs > 1:
+        from concurrent.futures import as_completed
+
+        with process_pool(jobs) as pool:
+            futures = {pool.submit(evaluate_chunk, c): c for c in chunks}
+            for fut in as_completed(futures):
+                yield futures[fut], fut.result()
+        return
+    for c in chunks:
+        yield c, evaluate_chunk(c)
+
+
+# --- analyses of a sweep ------------------------------------------------------------------------------
+
+
+def run_label(spec: SweepSpec, run: str | None) -> tuple[str, str]:
+    """(kind, name) of the run an analysis uses: the one named, or the sweep's first."""
+    runs = spec.run_names()
+    if run is None:
+        return runs[0]
+    for kind, name in runs:
+        if name == run:
+            return kind, name
+    raise InputError(
+        f"not a run of this sweep; expected one of: {', '.join(n for _, n in runs)}",
+        key="run",
+        value=run,
+    )
+
+
+def sensitivity(spec: SweepSpec, params_dir: Path | None = None):
+    """Sobol indices of the spec's sensitivity outputs over its input ranges."""
+    from h200cast.explore.sensitivity import model_sobol
+
+    s = spec.sensitivity
+    kind, name = run_label(spec, s.run)
+    ranges = {k: (v.low, v.high) for k, v in spec.inputs.items()}
+    return model_sobol(
+        **{kind: name},
+        ranges=ranges,
+        outputs=s.outputs,
+        base_samples=s.base_samples,
+        bootstrap=s.bootstrap,
+        confidence=s.confidence,
+        seed=spec.design.seed,
+        params_dir=params_dir,
+    )
+
+
+def discover(spec: SweepSpec, out: Path):
+    """PRIM on the sweep's results: which inputs lead to the spec's outcome of interest."""
+    import pyarrow.parquet as pq
+
+    from h200cast.explore.discovery import prim
+
+    dsc = spec.discovery
+    _, name = run_label(spec, dsc.run)
+    table = pq.read_table(out / "results.parquet").to_pandas()
+    table = table[table["run"] == name]
+    if dsc.output not in table:
+        raise InputError(
+            "the discovery output must be among the sweep's outputs",
+            key="discovery.output",
+            value=dsc.output,
+        )
+    y = table[dsc.output] < dsc.below if dsc.below is not None else table[dsc.output] > dsc.above
+    if not y.any():
+        limit = f"below {dsc.below:g}" if dsc.below is not None else f"above {dsc.above:g}"
+        raise InputError(
+            f"no point of the sweep has {dsc.output} {limit}: nothing to discover; widen the inputs "
+            "or move the threshold",
+            key="discovery",
+            value=f"{dsc.output} {limit}",
+        )
+    keys = list(spec.inputs)
+    return prim(
+        table[keys].to_numpy(),
+        y.to_numpy(),
+        keys,
+        alpha=dsc.alpha,
+        min_mass=dsc.min_mass,
+        min_coverage=dsc.min_coverage,
+    )
+
+
+def outcome_text(d: Discovery) -> str:
+    """The outcome a discovery asks about, e.g. ``us_fee_revenue_2026_usd < 3e+09``."""
+    return f"{d.output} {'<' if d.below is not None else '>'} {d.below if d.below is not None else d.above:g}"
+
+
+def discovery_record(d: Discovery, box: Any, trajectory: Sequence[Any]) -> dict[str, Any]:
+    """What ``discovery.json`` holds: the outcome, the chosen box and PRIM's peeling trajectory."""
+
+    def one(b: Any) -> dict[str, Any]:
+        return {"coverage": b.coverage, "density": b.density, "mass": b.mass, "rules": b.rules()}
+
+    chosen = one(box)
+    return {
+        "outcome": outcome_text(d),
+        "rules": chosen.pop("rules"),
+        **chosen,
+        "trajectory": [one(b) for b in trajectory],
+    }
+
+
+@dataclass
+class Analyses:
+    """A finished sweep's Sobol indices and PRIM box, as written beside its results."""
+
+    sobol: Any = None  # explore.sensitivity.SobolResult, when the spec has a sensitivity block
+    box: Any = None  # explore.discovery.Box, when the spec has a discovery block
+    trajectory: list[Any] = field(default_factory=list)
+
+
+def analyse(spec: SweepSpec, out: Path, params_dir: Path | None = None) -> Analyses:
+    """Compute the spec's Sobol indices and PRIM box and write ``sobol.csv`` and ``discovery.json``."""
+    from h200cast.io.atomic import atomic_write_text
+
+    res = Analyses()
+    if spec.sensitivity:
+        res.sobol = sensitivity(spec, params_dir)
+        csv = res.sobol.frame().to_csv(index=False, lineterminator="\n")
+        atomic_write_text(out / "sobol.csv", csv)
+    if spec.discovery:
+        res.box, res.trajectory = discover(spec, out)
+        record = discovery_record(spec.discovery, res.box, res.trajectory)
+        atomic_write_text(out / "discovery.json", json.dumps(record, indent=2) + "\n")
+    return res

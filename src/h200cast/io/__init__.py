@@ -1,0 +1,1 @@
+"""Reading and writing files: all-or-nothing writes, YAML, manifests, parquet."""

@@ -1,0 +1,1 @@
+"""The batch report: papermill execution of the pages, planning and caching, the HTML."""

@@ -1,0 +1,244 @@
+"""Execute the notebooks with papermill, in worker processes, with static charts.
+
+Notebooks run in separate processes, never threads (kernels and papermill are not
+thread-safe); with 2 cores, 2 workers is the ceiling. Calling papermill's API from a
+worker saves its command-line start-up for every notebook. Under the runner, charts
+render as SVG (``H200CAST_STATIC_CHARTS=1``), so outputs are static and byte-stable.
+
+On POSIX each kernel talks over IPC sockets in its own temporary directory. Over TCP,
+kernels started at the same moment in different workers pick "free" ports that the
+other may already hold (jupyter_client's port cache is per process): one kernel then
+fails to bind and the notebook dies after a 60 s start-up timeout.
+
+Once the last cell has run and its outputs are in, the kernel is killed rather than
+asked to exit: the polite shutdown (SIGINT, then a shutdown request) now and then loses
+the request and waits 2.5 s for SIGTERM, which added 3.3 s to about one run in eight.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import tempfile
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from h200cast import settings
+from h200cast.engine.executors import process_pool, worker_count
+
+
+@dataclass(frozen=True)
+class Job:
+    """One notebook execution."""
+
+    notebook: Path
+    output: Path
+    parameters: dict[str, Any]
+    clean: bool = False  # strip per-run metadata (for notebooks committed in place)
+    html: Path | None = None  # also write the executed notebook as HTML, code hidden
+    env: tuple[tuple[str, str], ...] = ()  # environment variables for the kernel
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a job went."""
+
+    job: Job
+    ok: bool
+    seconds: float
+    error: str = ""
+
+
+STANCE_PAGE = "stance_page"
+"""The notebook the report runs once per stance or path (its page)."""
+
+
+def notebook_paths(names: Sequence[str] = (), folder: Path | None = None) -> list[Path]:
+    """The analyses (``NN_name.ipynb``) then the stance page, or the notebooks named."""
+    from h200cast.errors import InputError
+
+    folder = folder or settings.notebooks_dir()
+    found = [*sorted(folder.glob("[0-9][0-9]_*.ipynb")), folder / f"{STANCE_PAGE}.ipynb"]
+    if not names:
+        return found
+    by_name = {p.stem: p for p in found} | {p.name: p for p in found}
+    missing = [n for n in names if n not in by_name]
+    if missing:
+        raise InputError(
+            f"unknown notebook; expected one of: {', '.join(p.stem for p in found)}",
+            key="notebook",
+            value=missing[0],
+        )
+    return [by_name[n] for n in names]
+
+
+def clean(nb: Any) -> Any:
+    """Drop what changes from run to run without changing results: papermill's timings and paths."""
+    nb.metadata.pop("papermill", None)
+    for cell in nb.cells:
+        cell.metadata.pop("papermill", None)
+        cell.metadata.pop("execution", None)
+    return nb
+
+
+def execute(job: Job) -> Outcome:
+    """Run one notebook (in the calling process); errors are caught and reported."""
+    import papermill as pm
+
+    log_start = os.lseek(2, 0, os.SEEK_END) if _WORKER_LOG else 0
+    saved = {name: os.environ.get(name) for name, _ in job.env}
+    os.environ.update({settings.STATIC_ENV: "1", **dict(job.env)})  # the kernel inherits them
+    start = time.perf_counter()
+    try:
+        with tempfile.TemporaryDirectory(prefix="h200k-") as sockets:
+            nb = pm.execute_notebook(
+                str(job.notebook),
+                str(job.output),
+                parameters=job.parameters or None,
+                cwd=str(job.notebook.parent),
+                progress_bar=False,
+                log_output=False,
+                kernel_name="python3",
+                config=kernel_config(Path(sockets)),
+                shutdown_kernel="immediate",
+            )
+        if job.clean:
+            import nbformat
+
+            nbformat.write(clean(nb), str(job.output))
+        if job.html is not None:
+            job.html.write_text(to_html(nb), encoding="utf-8")
+        return Outcome(job, True, time.perf_counter() - start)
+    except Exception as exc:  # a failing notebook must not stop the others
+        error = _short_error(exc)
+        if _WORKER_LOG:  # what the kernel itself printed, e.g. why it died
+            size = os.lseek(2, 0, os.SEEK_END) - log_start
+            tail = os.pread(2, size, log_start)[-1500:].decode(errors="replace").strip()
+            error += f"\nkernel log (last lines):\n{tail}" if tail else ""
+        return Outcome(job, False, time.perf_counter() - start, error)
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def kernel_config(sockets: Path) -> Any:
+    """Kernel-manager settings: IPC sockets under ``sockets`` on POSIX, TCP elsewhere.
+
+    The socket names are unique because the directory is; nothing is shared between
+    concurrent kernels, so nothing can collide.
+    """
+    from traitlets.config import Config
+
+    if os.name != "posix":
+        return Config()
+    return Config({"KernelManager": {"transport": "ipc", "ip": str(sockets / "kernel")}})
+
+
+@contextlib.contextmanager
+def sigterm_interrupts() -> Iterator[None]:
+    """Within the block, SIGTERM raises KeyboardInterrupt (main thread only).
+
+    A build killed with SIGTERM (a CI time-out, ``kill``) then unwinds like Ctrl-C: its
+    temporary folder is removed, its workers are stopped, and the previous report stays.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def to_html(nb: Any) -> str:
+    """An executed notebook as a reader's page: outputs and prose, no code, no prompts."""
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(
+        template_name="lab",
+        extra_template_paths=[str(Path(__file__).parent / "templates")],
+        template_file="page.html.j2",  # lab, without scripts from other hosts
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+    )
+    body, _ = exporter.from_notebook_node(nb)
+    return body
+
+
+def _short_error(exc: Exception) -> str:
+    name = getattr(exc, "ename", type(exc).__name__)
+    value = getattr(exc, "evalue", str(exc))
+    return f"{name}: {value}".strip()[:2000]
+
+
+_WORKER_LOG = False
+"""In a worker process: whether its standard error (and its kernels') goes to a log file."""
+
+
+def _worker_started() -> None:
+    """Set up a worker process.
+
+    Its standard error, which its kernels inherit, goes to a log file instead of the
+    terminal: kernel start-up warnings and crash tracebacks would otherwise interleave
+    with the progress bar and the summary. A failed notebook's error carries the log's
+    tail instead. SIGTERM unwinds the running notebook, whose client kills its kernel.
+    """
+    global _WORKER_LOG
+    if os.name == "posix":  # an unlinked file: read through the descriptor, gone with the worker
+        fd, path = tempfile.mkstemp(prefix="h200cast-worker-", suffix=".log")
+        os.unlink(path)
+        os.dup2(fd, 2)
+        os.close(fd)
+        _WORKER_LOG = True
+    signal.signal(signal.SIGTERM, _interrupt)
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def execute_many(
+    jobs: Sequence[Job], workers: int | None = None, progress: bool = True
+) -> list[Outcome]:
+    """Run jobs in up to ``workers`` processes (default: the number of cores), in job order."""
+    from tqdm import tqdm
+
+    workers = worker_count(workers, len(jobs))
+    bar = tqdm(total=len(jobs), desc="notebooks", unit="nb", disable=not progress)
+    outcomes: list[Outcome | None] = [None] * len(jobs)
+    if workers == 1:
+        for i, job in enumerate(jobs):
+            outcomes[i] = execute(job)
+            bar.update()
+    else:
+        from concurrent.futures import as_completed
+
+        pool = process_pool(workers, initializer=_worker_started)
+        try:
+            futures = {pool.submit(execute, job): i for i, job in enumerate(jobs)}
+            for fut in as_completed(futures):
+                outcomes[futures[fut]] = fut.result()
+                bar.update()
+        except BaseException:  # interrupted: run nothing more and stop the running notebooks
+            processes = list((pool._processes or {}).values())
+            pool.shutdown(wait=False, cancel_futures=True)
+            for process in processes:
+                process.terminate()  # each shuts its kernel down first (see _worker_started)
+            for process in processes:  # so nothing writes into the build once we return
+                process.join(timeout=15)
+                if process.is_alive():
+                    process.kill()
+            raise
+        pool.shutdown()
+    bar.close()
+    return [o for o in outcomes if o is not None]

@@ -1,0 +1,1 @@
+"""Results: one run end to end (:class:`Result`), its files, and scoring against what happened."""

@@ -1,0 +1,1 @@
+"""Scenarios: the parameter schema, layering and overrides, stance paths and the calendar."""

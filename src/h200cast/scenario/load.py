@@ -1,0 +1,366 @@
+"""From parameter files to one validated scenario: find the files, merge, validate, check citations.
+
+A scenario is built in layers, as PyPSA-Eur builds its configs: ``params/base.yaml``
+holds every model input; a stance file (``params/stances/NAME.yaml``) or a stance path
+(``params/paths/NAME.yaml`` with the stance files it names) adds Beijing's levers; and
+``--set KEY=VALUE`` overrides come last. The layers are merged first, then the merged
+tree is validated once by the models in :mod:`h200cast.scenario.schema`. Any error names
+the file that set the bad key, the dotted key, the value and what was expected.
+
+This layer knows nothing of the evidence files or of the statsmodels fits: the known
+evidence ids and the as-of refit are handed in by the caller (see :mod:`h200cast.api`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ValidationError
+
+from h200cast import settings
+from h200cast.errors import InputError
+from h200cast.io.yamlfile import load_yaml
+from h200cast.scenario.layers import (
+    Layers,
+    Refit,
+    apply_override,
+    parse_override,
+    resolve_estimates,
+)
+from h200cast.scenario.schema import (
+    _MESSAGES,
+    STANCES,
+    BaseParams,
+    Scenario,
+    Stance,
+    StancePath,
+    StrictSpec,
+    Switching,
+)
+
+Kind = Literal["stances", "paths", "switching", "estimates"]
+"""The named parameter folders."""
+
+
+def available(params_dir: Path, kind: Kind) -> list[str]:
+    """Names of the stance, path or switching files in ``params_dir``."""
+    return sorted(p.stem for p in (params_dir / kind).glob("*.yaml"))
+
+
+def _one_stance_path(stance: str, start: str, why: str) -> dict[str, Any]:
+    return {
+        "name": stance,
+        "description": f"{stance} throughout",
+        "steps": [{"start": f"{start}-01", "stance": stance, "assumption": why}],
+    }
+
+
+def _stances_named(chain: Mapping[str, Any]) -> set[str]:
+    """Stance names a switching file mentions (before validation, so tolerant of bad shapes)."""
+    out = set()
+    for part in (chain.get("initial"), chain.get("transitions")):
+        if isinstance(part, dict):
+            out |= {k for k in part if isinstance(k, str)}
+    rows = chain.get("transitions") if isinstance(chain.get("transitions"), dict) else {}
+    for row in rows.values():
+        if isinstance(row, dict) and isinstance(row.get("to"), dict):
+            out |= {k for k in row["to"] if isinstance(k, str)}
+    return out
+
+
+def _named_file(params_dir: Path, kind: Kind, name: str) -> Path:
+    p = params_dir / kind / f"{name}.yaml"
+    if not p.is_file():
+        what = {
+            "stances": "stance",
+            "paths": "path",
+            "switching": "switching chain",
+            "estimates": "estimate",
+        }[kind]
+        raise InputError(
+            f"unknown {what}; expected one of: {', '.join(available(params_dir, kind)) or '(none)'}",
+            file=p,
+            key=what,
+            value=name,
+        )
+    return p
+
+
+def build_layers(
+    *,
+    stance: str | None = None,
+    path: str | None = None,
+    switching: str | None = None,
+    overrides: Iterable[str] = (),
+    params_dir: Path | None = None,
+    base_file: Path | None = None,
+    as_of: dt.date | None = None,
+    refit: Refit | None = None,
+) -> Layers:
+    """Merge base, the stance / path / switching chain, and overrides into one tree (not yet validated)."""
+    if sum(x is not None for x in (stance, path, switching)) != 1:
+        raise InputError(
+            "give exactly one of a stance, a path or a switching chain",
+            key="--stance/--path/--switching",
+        )
+    params_dir = Path(params_dir) if params_dir else settings.params_dir()
+    base_file = Path(base_file) if base_file else params_dir / "base.yaml"
+    layers = Layers()
+    layers.merge(load_yaml(base_file), str(base_file))
+    start = layers.tree.get("calendar", {}).get("start", "2026-01")
+    names: set[str] = set()
+    if switching is not None:
+        f = _named_file(params_dir, "switching", switching)
+        data = load_yaml(f)
+        layers.merge(data, str(f), ("switching",))
+        names |= _stances_named(data)
+        path = data.get("history_path") if isinstance(data.get("history_path"), str) else None
+        if path is None:
+            initial = data.get("initial") if isinstance(data.get("initial"), dict) else {}
+            stance = max(initial, key=lambda k: initial[k]) if initial else "open_market"
+            layers.merge(
+                _one_stance_path(stance, start, "the chain's likeliest initial stance"),
+                str(f),
+                ("path",),
+            )
+            names.add(stance)
+            stance = None
+    if stance is not None:
+        if stance not in STANCES:
+            raise InputError(
+                f"unknown stance; expected one of: {', '.join(STANCES)}", key="stance", value=stance
+            )
+        _named_file(params_dir, "stances", stance)
+        layers.merge(
+            _one_stance_path(stance, start, "one stance for the whole horizon"),
+            "--stance",
+            ("path",),
+        )
+        names.add(stance)
+    elif path is not None:
+        f = _named_file(params_dir, "paths", path)
+        data = load_yaml(f)
+        layers.merge(data, str(f), ("path",))
+        steps = data.get("steps") if isinstance(data.get("steps"), list) else []
+        names |= {
+            s.get("stance")
+            for s in steps
+            if isinstance(s, dict) and isinstance(s.get("stance"), str)
+        }
+    for name in sorted(names):
+        if name not in STANCES:
+            continue  # reported by validation with the file named
+        sf = _named_file(params_dir, "stances", name)
+        data = load_yaml(sf)
+        if data.get("name", name) != name:
+            raise InputError(
+                f"expected the name to match the file name {name!r}",
+                file=sf,
+                key="name",
+                value=data.get("name"),
+            )
+        layers.merge(data, str(sf), ("stances", name))
+    resolve_estimates(layers, params_dir, as_of, refit)
+    for text in overrides:
+        apply_override(layers, *parse_override(text))
+    return layers
+
+
+def validate(layers: Layers, model: type[BaseModel] = Scenario) -> Any:
+    """Validate a merged tree; errors become one :class:`InputError`."""
+    try:
+        return model.model_validate(layers.tree)
+    except ValidationError as exc:
+        raise _input_error(exc, layers) from None
+
+
+def _input_error(exc: ValidationError, layers: Layers, at: tuple[str, ...] = ()) -> InputError:
+    """The first of pydantic's errors as one :class:`InputError`; ``at`` is the key path validated."""
+    # an unknown key is the likeliest cause of a "missing" sibling (a misspelling), so say it first
+    rank = {"extra_forbidden": 0, "missing": 2}
+    errors = sorted(exc.errors(include_url=False), key=lambda e: rank.get(e["type"], 1))
+    first = errors[0]
+    loc = [*at, *_clean(first["loc"])]
+    msg = first["msg"].removeprefix("Value error, ")
+    if first["type"] == "extra_forbidden":
+        missing = [
+            e["loc"][-1]
+            for e in errors
+            if e["type"] == "missing" and [*at, *_clean(e["loc"])][:-1] == loc[:-1]
+        ]
+        close = difflib.get_close_matches(str(loc[-1]), [str(m) for m in missing], n=1)
+        msg = (
+            f"unknown key; did you mean {close[0]!r}?"
+            if close
+            else ("unknown key (not in the schema; check the spelling or see params/schema.json)")
+        )
+    elif first["type"] == "missing":
+        msg = "missing key"
+    elif first["type"] in _MESSAGES:
+        msg = _MESSAGES[first["type"]]
+    value = first.get("input", ...)
+    if first["type"] in ("spec_number", "located"):  # found above the bad key: ctx names it
+        loc = [*loc, *first["ctx"]["key"].split(".")]
+        value = first["ctx"]["value"]
+    more = len(errors) - 1
+    if more:
+        msg += f" (and {more} more problem{'s' if more > 1 else ''})"
+    if isinstance(value, dict | list) or first["type"] == "missing":
+        value = ...
+    return InputError(
+        msg, file=layers.source_of(loc), key=".".join(map(str, loc)) or None, value=value
+    )
+
+
+def _clean(loc: Iterable[Any]) -> list[Any]:
+    """An error location without pydantic's union tags."""
+    return [p for p in loc if not (isinstance(p, str) and p in _TAGS)]
+
+
+_TAGS = {"point", "triangular", "uniform", "lognormal", "truncnormal", "Range", "Values"}
+
+
+def check_evidence(scenario: BaseModel, known: set[str], layers: Layers | None = None) -> None:
+    """Fail when a parameter cites an evidence id that ``data/evidence/facts.csv`` lacks."""
+    for loc, ids in cited(scenario.model_dump(mode="python")):
+        bad = [i for i in ids if i not in known]
+        if bad:
+            raise InputError(
+                "cites evidence ids not in data/evidence/facts.csv",
+                file=layers.source_of(loc) if layers else None,
+                key=".".join(loc),
+                value=bad,
+            )
+
+
+def cited(tree: Any, at: tuple[str, ...] = ()) -> Iterable[tuple[tuple[str, ...], list[str]]]:
+    """(key path of an ``evidence`` list, its ids) for every evidence list in a tree."""
+    if isinstance(tree, dict):
+        if isinstance(tree.get("evidence"), list):
+            yield (*at, "evidence"), tree["evidence"]
+        for k, v in tree.items():
+            yield from cited(v, (*at, str(k)))
+    elif isinstance(tree, list):
+        for i, v in enumerate(tree):
+            yield from cited(v, (*at, str(i)))
+
+
+def load_scenario(
+    *,
+    stance: str | None = None,
+    path: str | None = None,
+    switching: str | None = None,
+    overrides: Iterable[str] = (),
+    params_dir: Path | None = None,
+    base_file: Path | None = None,
+    evidence_ids: set[str] | None,
+    as_of: dt.date | None = None,
+    refit: Refit | None = None,
+) -> Scenario:
+    """Build, validate and evidence-check a scenario from the parameter files.
+
+    Parameters
+    ----------
+    stance, path, switching
+        Exactly one: a stance name (``params/stances/NAME.yaml``) held throughout, a
+        stance path (``params/paths/NAME.yaml``), or a Markov chain over stances
+        (``params/switching/NAME.yaml``).
+    overrides
+        ``KEY=VALUE`` strings, applied after the files.
+    params_dir
+        The parameter folder; by default the checkout's ``params/``.
+    base_file
+        A base file other than ``params_dir/base.yaml``.
+    evidence_ids
+        The known evidence ids; every cited id must be one. ``None`` skips the check
+        (for callers that check citations themselves).
+    as_of, refit
+        Refit every ``from_estimate`` parameter on the evidence published by ``as_of``,
+        with ``refit`` (see :data:`h200cast.scenario.layers.Refit`).
+    """
+    layers = build_layers(
+        stance=stance,
+        path=path,
+        switching=switching,
+        overrides=overrides,
+        params_dir=params_dir,
+        base_file=base_file,
+        as_of=as_of,
+        refit=refit,
+    )
+    scenario: Scenario = validate(layers)
+    if evidence_ids is not None:
+        check_evidence(scenario, evidence_ids, layers)
+    return scenario
+
+
+FileKind = Literal["base", "stance", "path", "switching"]
+
+
+def file_kind(file: Path, data: Mapping[str, Any]) -> FileKind:
+    """What kind of scenario file ``data`` (read from ``file``) is, judged by its keys."""
+    if "transitions" in data:
+        return "switching"
+    if "steps" in data:
+        return "path"
+    if "substitution_push" in data or file.parent.name == "stances":
+        return "stance"
+    return "base"
+
+
+def check_file(file: Path, data: dict[str, Any], evidence_ids: set[str]) -> FileKind:
+    """Validate one scenario file (base, stance, path or switching chain) on its own."""
+    file = Path(file)
+    kind = file_kind(file, data)
+    model: type[BaseModel] = {
+        "switching": Switching,
+        "path": StancePath,
+        "stance": Stance,
+        "base": BaseParams,
+    }[kind]
+    layers = Layers()
+    layers.merge(data, str(file))
+    if kind == "base":
+        resolve_estimates(layers, file.parent)
+    obj = validate(layers, model)
+    if kind == "stance" and obj.name != file.stem:
+        raise InputError(
+            f"expected the name to match the file name {file.stem!r}",
+            file=file,
+            key="name",
+            value=obj.name,
+        )
+    check_evidence(obj, evidence_ids, layers)
+    return kind
+
+
+def check_estimate_file(file: Path, data: dict[str, Any], names: Iterable[str]) -> None:
+    """An estimate written by ``h200cast estimate``: a valid spec for one of ``names``."""
+    from pydantic import TypeAdapter
+
+    names = list(names)
+    if data.get("name") not in names or file.stem != data.get("name"):
+        raise InputError(
+            f"expected the name of an estimate matching the file name, one of: {', '.join(names)}",
+            file=file,
+            key="name",
+            value=data.get("name"),
+        )
+    layers = Layers()
+    layers.merge({"spec": data["spec"]}, str(file))
+    try:
+        TypeAdapter(StrictSpec).validate_python(data["spec"])
+    except ValidationError as exc:
+        raise _input_error(exc, layers, ("spec",)) from None
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of a resolved scenario (``params/schema.json``)."""
+    schema = Scenario.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "https://h200cast.invalid/params/schema.json"
+    return schema

@@ -1,0 +1,1 @@
+"""Views: units, tidy frames, Altair charts and figures, text tables, prose and notebook helpers."""

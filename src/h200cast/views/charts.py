@@ -1,0 +1,377 @@
+"""Altair charts: titled, with units on the axes and the sources in a caption.
+
+Fan charts show the median and nested bands (10-90 and 25-75 percentiles of the
+draws); several runs (stances) are drawn as separate coloured lines, never folded into
+one band. Inputs are the tidy tables of :mod:`h200cast.frames`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import altair as alt
+    import pandas as pd
+
+WIDTH, HEIGHT = 560, 260
+BAND_NOTE = "Line: median of the draws; bands: 25-75 and 10-90 percentiles."
+
+
+def _title(text: str, caption: str | Sequence[str] | None):
+    import altair as alt
+
+    sub = [caption] if isinstance(caption, str) else list(caption or [])
+    return alt.TitleParams(
+        text=text, subtitle=sub, anchor="start", subtitleColor="#555", subtitleFontSize=10
+    )
+
+
+def frame(
+    title: str, caption: str | Sequence[str] | None, height: int = HEIGHT, width: int = WIDTH
+) -> dict[str, Any]:
+    """The house title (the caption as subtitle) and size, for ``chart.properties(**frame(...))``.
+
+    Every chart takes its title style and default size from here.
+    """
+    return {"title": _title(title, caption), "width": width, "height": height}
+
+
+def fan(
+    df: pd.DataFrame,
+    title: str,
+    y_title: str,
+    caption: str | Sequence[str] | None = None,
+    bands: bool = True,
+) -> alt.Chart:
+    """Median line with 25-75 and 10-90 bands per run (from :func:`h200cast.frames.bands`)."""
+    import altair as alt
+
+    base = alt.Chart(df).encode(
+        x=alt.X("month:T", title=None, axis=alt.Axis(format="%b %Y")),
+        color=alt.Color("run:N", title=None, legend=alt.Legend(orient="top")),
+    )
+    layers = []
+    if bands:
+        layers.append(base.mark_area(opacity=0.15).encode(y=alt.Y("p10:Q"), y2="p90:Q"))
+        layers.append(base.mark_area(opacity=0.25).encode(y=alt.Y("p25:Q"), y2="p75:Q"))
+    shown = ("p10", "p50", "p90") if bands else ("p50",)
+    tips = ["run:N", alt.Tooltip("month:T", format="%b %Y")]
+    tips += [alt.Tooltip(f"{q}:Q", format=",.1f") for q in shown]
+    layers.append(
+        base.mark_line(strokeWidth=2).encode(y=alt.Y("p50:Q", title=y_title), tooltip=tips)
+    )
+    caps = [
+        *([caption] if isinstance(caption, str) else list(caption or [])),
+        *([BAND_NOTE] if bands else []),
+    ]
+    return alt.layer(*layers).properties(**frame(title, caps))
+
+
+def stacked(
+    df: pd.DataFrame,
+    title: str,
+    y_title: str,
+    color: str = "variable",
+    caption: str | Sequence[str] | None = None,
+    order: Sequence[str] | None = None,
+) -> alt.Chart:
+    """Stacked areas of a long table (month, value, and a colour column)."""
+    import altair as alt
+
+    return (
+        alt.Chart(df)
+        .mark_area(opacity=0.85)
+        .encode(
+            x=alt.X("month:T", title=None, axis=alt.Axis(format="%b %Y")),
+            y=alt.Y("value:Q", title=y_title, stack=True),
+            color=alt.Color(
+                f"{color}:N",
+                title=None,
+                sort=list(order) if order else None,
+                legend=alt.Legend(orient="top"),
+            ),
+            tooltip=[
+                f"{color}:N",
+                alt.Tooltip("month:T", format="%b %Y"),
+                alt.Tooltip("value:Q", format=",.1f"),
+            ],
+        )
+        .properties(**frame(title, caption))
+    )
+
+
+def lines(
+    df: pd.DataFrame,
+    x: str,
+    y: str,
+    color: str,
+    title: str,
+    x_title: str,
+    y_title: str,
+    caption: str | Sequence[str] | None = None,
+    points: bool = True,
+) -> alt.Chart:
+    """Lines (with points) of a long table."""
+    import altair as alt
+
+    return (
+        alt.Chart(df)
+        .mark_line(point=points)
+        .encode(
+            x=alt.X(f"{x}:Q", title=x_title),
+            y=alt.Y(f"{y}:Q", title=y_title),
+            color=alt.Color(f"{color}:N", title=None, legend=alt.Legend(orient="top")),
+            tooltip=[
+                f"{color}:N",
+                alt.Tooltip(f"{x}:Q", format=",.4g"),
+                alt.Tooltip(f"{y}:Q", format=",.2f"),
+            ],
+        )
+        .properties(**frame(title, caption))
+    )
+
+
+def tornado(
+    df: pd.DataFrame, title: str, x_title: str, caption: str | Sequence[str] | None = None
+) -> alt.Chart:
+    """Horizontal bars of the change in an output when each input moves to its low and high end.
+
+    ``df`` has columns ``input``, ``end`` (low/high) and ``change``, sorted by swing.
+    """
+    import altair as alt
+
+    order = list(dict.fromkeys(df["input"]))
+    return (
+        alt.Chart(df)
+        .mark_bar()
+        .encode(
+            y=alt.Y("input:N", sort=order, title=None, axis=alt.Axis(labelLimit=320)),
+            x=alt.X("change:Q", title=x_title),
+            color=alt.Color(
+                "end:N",
+                title="input at its",
+                scale=alt.Scale(domain=["low", "high"], range=["#4c78a8", "#f58518"]),
+                legend=alt.Legend(orient="top"),
+            ),
+            tooltip=[
+                "input:N",
+                "end:N",
+                alt.Tooltip("value:Q", format=",.4g"),
+                alt.Tooltip("change:Q", format=",.2f"),
+            ],
+        )
+        .properties(**frame(title, caption, max(HEIGHT, 18 * len(order))))
+    )
+
+
+def share_history(
+    counts: pd.DataFrame, fit: pd.DataFrame, caption: str | Sequence[str] | None = None
+) -> alt.Chart:
+    """Domestic-share counts by basis (filled), forecasts (open), and the fitted S-curve with its band."""
+    import altair as alt
+
+    x = alt.X(
+        "year:Q", title="year", scale=alt.Scale(domain=[2021, 2029.5]), axis=alt.Axis(format="d")
+    )
+    y_title = "domestic share of China's AI accelerators (%)"
+    band = (
+        alt.Chart(fit)
+        .mark_area(opacity=0.15, color="#888")
+        .encode(x=x, y=alt.Y("p5:Q", title=y_title), y2="p95:Q")
+    )
+    line = alt.Chart(fit).mark_line(color="#444").encode(x=x, y="p50:Q")
+    colour = alt.Color("basis:N", title="counting basis", legend=alt.Legend(orient="right"))
+    tip = ["period:N", "source:N", "basis:N", alt.Tooltip("share:Q", format=".0f")]
+    counts_ = (
+        alt.Chart(counts[counts["kind"] == "count"])
+        .mark_point(filled=True, size=60)
+        .encode(x=x, y="share:Q", color=colour, tooltip=tip)
+    )
+    forecasts = (
+        alt.Chart(counts[counts["kind"] == "forecast"])
+        .mark_point(filled=False, size=60)
+        .encode(x=x, y="share:Q", color=colour, tooltip=tip)
+    )
+    return alt.layer(band, line, counts_, forecasts).properties(
+        **frame(
+            "Domestic share: counts, analysts' forecasts (open) and the fitted S-curve", caption
+        )
+    )
+
+
+def grid(panels: Sequence[alt.TopLevelMixin], columns: int = 2) -> alt.ConcatChart:
+    """Panels side by side, ``columns`` per row, each keeping its own scales."""
+    import altair as alt
+
+    return alt.concat(*panels, columns=columns).resolve_scale(color="independent")
+
+
+def bars(
+    df: pd.DataFrame,
+    y: str,
+    x: str,
+    color: str,
+    title: str,
+    x_title: str,
+    caption: str | Sequence[str] | None = None,
+    order: Sequence[str] | None = None,
+) -> alt.Chart:
+    """Horizontal stacked bars, one per category of ``y``."""
+    import altair as alt
+
+    return (
+        alt.Chart(df)
+        .mark_bar()
+        .encode(
+            y=alt.Y(f"{y}:N", title=None, sort=list(dict.fromkeys(df[y]))),
+            x=alt.X(f"{x}:Q", title=x_title, stack=True),
+            color=alt.Color(
+                f"{color}:N",
+                title=None,
+                sort=list(order) if order else None,
+                legend=alt.Legend(orient="top"),
+            ),
+            order=alt.Order("order:Q"),
+            tooltip=[f"{y}:N", f"{color}:N", alt.Tooltip(f"{x}:Q", format=",.3f")],
+        )
+        .transform_calculate(order=f"indexof({list(order or [])!r}, datum['{color}'])")
+        .properties(**frame(title, caption, max(120, 28 * df[y].nunique())))
+    )
+
+
+def sliders_fee(
+    df: pd.DataFrame, title: str, caption: str | Sequence[str] | None = None
+) -> alt.Chart:
+    """Fee revenue per run = shipments x price x fee rate, with both as sliders (Vega parameters)."""
+    import altair as alt
+
+    rate = alt.param(
+        name="fee_rate",
+        value=0.25,
+        bind=alt.binding_range(min=0.0, max=0.5, step=0.01, name="US fee rate "),
+    )
+    price = alt.param(
+        name="price_usd",
+        value=27000,
+        bind=alt.binding_range(
+            min=15000, max=40000, step=500, name="selling price (USD per H200) "
+        ),
+    )
+    base = (
+        alt.Chart(df)
+        .transform_calculate(fee="datum.shipments * price_usd * fee_rate / 1e9")
+        .encode(y=alt.Y("run:N", title=None, sort=list(df["run"])))
+    )
+    bar = base.mark_bar(color="#4c78a8").encode(
+        x=alt.X("fee:Q", title="US fee revenue over the horizon ($ billion)"),
+        tooltip=[
+            "run:N",
+            alt.Tooltip("shipments:Q", format=",.0f", title="median shipments (units)"),
+            alt.Tooltip("fee:Q", format=",.2f", title="fee ($ billion)"),
+        ],
+    )
+    text = base.mark_text(align="left", dx=4).encode(
+        x="fee:Q", text=alt.Text("fee:Q", format="$,.2f")
+    )
+    return (
+        (bar + text)
+        .add_params(rate, price)
+        .properties(**frame(title, caption, max(140, 30 * len(df))))
+    )
+
+
+def indices(
+    df: pd.DataFrame, title: str, caption: str | Sequence[str] | None = None
+) -> alt.LayerChart:
+    """Sobol first-order and total indices per input, with their confidence intervals as whiskers.
+
+    ``df`` has columns ``input``, ``index`` (first order / total), ``value``, ``low``, ``high``.
+    """
+    import altair as alt
+
+    order = list(dict.fromkeys(df["input"]))
+    base = alt.Chart(df).encode(
+        y=alt.Y("input:N", sort=order, title=None, axis=alt.Axis(labelLimit=320)),
+        yOffset=alt.YOffset("index:N", sort=["first order", "total"]),
+        color=alt.Color(
+            "index:N", title=None, sort=["first order", "total"], legend=alt.Legend(orient="top")
+        ),
+    )
+    bars = base.mark_bar().encode(
+        x=alt.X(
+            "value:Q",
+            title="share of the output's variance",
+            scale=alt.Scale(domain=[0, 1], clamp=True),
+        ),
+        tooltip=[
+            "input:N",
+            "index:N",
+            alt.Tooltip("value:Q", format=".3f"),
+            alt.Tooltip("low:Q", format=".3f"),
+            alt.Tooltip("high:Q", format=".3f"),
+        ],
+    )
+    whiskers = base.mark_rule(color="#333").encode(x="low:Q", x2="high:Q")
+    return alt.layer(bars, whiskers).properties(
+        **frame(title, caption, max(HEIGHT, 30 * len(order)))
+    )
+
+
+def heatmap(
+    df: pd.DataFrame, title: str, caption: str | Sequence[str] | None = None
+) -> alt.LayerChart:
+    """A value per input (rows) and output (columns), shaded 0-1 and printed in each cell.
+
+    ``df`` has columns ``input``, ``output``, ``value`` (and optional ``low``, ``high``
+    for the tooltip); rows and columns keep the order they first appear in.
+    """
+    import altair as alt
+
+    rows, cols = list(dict.fromkeys(df["input"])), list(dict.fromkeys(df["output"]))
+    base = alt.Chart(df).encode(
+        y=alt.Y("input:N", sort=rows, title=None, axis=alt.Axis(labelLimit=320)),
+        x=alt.X("output:N", sort=cols, title=None, axis=alt.Axis(orient="top", labelAngle=0)),
+    )
+    tips = [c for c in ("input", "output", "value", "low", "high") if c in df.columns]
+    cells = base.mark_rect().encode(
+        color=alt.Color(
+            "value:Q",
+            legend=None,  # values are printed; a gradient legend's SVG id depends on prior renders
+            scale=alt.Scale(
+                domain=[0, 1], range=["#ffffff", "#08519c"], interpolate="rgb", clamp=True
+            ),
+        ),
+        tooltip=[alt.Tooltip(f"{c}:{'N' if c in ('input', 'output') else 'Q'}") for c in tips],
+    )
+    text = base.mark_text(fontSize=12).encode(
+        text=alt.Text("value:Q", format=".2f"),
+        color=alt.condition("datum.value > 0.5", alt.value("white"), alt.value("#222")),
+    )
+    return alt.layer(cells, text).properties(
+        **frame(title, caption, max(HEIGHT, 26 * len(rows)), width=150 * len(cols))
+    )
+
+
+def save(chart: alt.TopLevelMixin, folder: Path, name: str) -> str:
+    """Write ``chart`` as ``NAME.svg`` and ``NAME.png`` (scale 2) into ``folder``; return the SVG.
+
+    vl-convert renders offline and byte-stably; the SVG is returned for pages that inline it.
+    """
+    import vl_convert as vlc
+
+    spec: Any = chart.to_json()
+    svg: str = vlc.vegalite_to_svg(spec)
+    (folder / f"{name}.svg").write_text(svg, encoding="utf-8")
+    (folder / f"{name}.png").write_bytes(vlc.vegalite_to_png(spec, scale=2))
+    return svg
+
+
+def standalone_html(chart: alt.TopLevelMixin) -> str:
+    """A page holding ``chart`` with Vega bundled in, so that it works offline (sliders too)."""
+    import vl_convert as vlc
+
+    spec: Any = chart.to_json()
+    html: str = vlc.vegalite_to_html(spec, bundle=True)
+    return html

@@ -1,0 +1,332 @@
+"""The suite's figures: each function builds one chart and the table behind it.
+
+Notebooks, stance pages and the report call these, so that a figure is defined once.
+Every function returns ``(chart, table)``: the Altair chart (titled, units on the axes,
+sources in the caption) and the tidy table it draws, for saving as CSV.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from h200cast.results.result import Result
+from h200cast.views import charts, frames
+
+if TYPE_CHECKING:
+    import altair as alt
+    import pandas as pd
+
+Figure = tuple["alt.TopLevelMixin", "pd.DataFrame"]
+
+SHORTFALL_LABELS = {
+    "shortfall_beijing": "blocked by Beijing",
+    "shortfall_us_rule": "blocked by the US rule",
+    "shortfall_supply": "short of supply",
+}
+DEMAND_LABELS = {
+    "demand_book": "order book released",
+    "demand_new_orders": "new orders",
+    "demand_taken_by_domestic": "taken by domestic chips",
+}
+MODEL_CAPTION = "Source: h200cast model; inputs in params/ with evidence in data/evidence/."
+
+
+def demand_fan(result: Result) -> Figure:
+    """Monthly H200 demand across the draws."""
+    table = frames.bands(result, "new_demand")
+    caption = frames.sources(result, ["demand.", "domestic."])
+    return charts.fan(table, "H200 demand per month", "thousand units per month", caption), table
+
+
+def demand_parts(result: Result) -> Figure:
+    """What makes up demand: the order book, new orders, and what domestic chips take over (medians)."""
+    table = frames.medians(result, list(DEMAND_LABELS))
+    table["variable"] = table["variable"].map(DEMAND_LABELS)
+    caption = [
+        frames.sources(result, ["demand.", "domestic."]),
+        "The top layer is demand that domestic chips take over; it is not H200 demand.",
+    ]
+    chart = charts.stacked(
+        table,
+        "What makes up demand (medians)",
+        "thousand units per month",
+        caption=caption,
+        order=list(DEMAND_LABELS.values()),
+    )
+    return chart, table
+
+
+def demand_and_shipments(result: Result) -> Figure:
+    """Demand (with the backlog) against shipments, per month."""
+    table = frames.concat(
+        [
+            frames.bands(result, "demand").assign(run="demand (incl. backlog)"),
+            frames.bands(result, "shipments").assign(run="shipments"),
+        ]
+    )
+    caption = frames.sources(result, ["us.", "supply.", "stances."])
+    return charts.fan(
+        table, "Demand and shipments per month", "thousand units per month", caption
+    ), table
+
+
+def shortfall_split(result: Result) -> Figure:
+    """Why demand does not ship: Beijing, the US rule, supply (medians per month)."""
+    table = frames.medians(result, list(SHORTFALL_LABELS))
+    table["variable"] = table["variable"].map(SHORTFALL_LABELS)
+    caption = [
+        frames.sources(result, ["us.", "supply.", "stances."]),
+        "A month's shortfall includes orders still waiting from earlier months.",
+    ]
+    return charts.stacked(
+        table,
+        "Why demand does not ship (medians)",
+        "thousand units per month",
+        caption=caption,
+        order=list(SHORTFALL_LABELS.values()),
+    ), table
+
+
+def inventory(result: Result) -> Figure:
+    """Nvidia's H200 stock for China at the end of each month."""
+    table = frames.bands(result, "inventory")
+    caption = frames.sources(result, ["supply."])
+    return charts.fan(
+        table, "Nvidia's H200 inventory for China, end of month", "thousand units", caption
+    ), table
+
+
+def revenue_monthly(result: Result) -> Figure:
+    """Nvidia's revenue and the US fee per month."""
+    table = frames.concat(
+        [
+            frames.bands(result, "revenue_usd").assign(run="Nvidia revenue"),
+            frames.bands(result, "us_fee_usd").assign(run="US fee"),
+        ]
+    )
+    caption = frames.sources(result, ["us.fee_rate", "money.", "us."])
+    return charts.fan(table, "Revenue and US fee per month", "$ billion per month", caption), table
+
+
+def fee_cumulative(results: Result | Sequence[Result]) -> Figure:
+    """US fee revenue accumulated from the first month (bands for one run, medians for several)."""
+    table = frames.bands(results, "us_fee_usd", cumulative=True)
+    one = isinstance(results, Result)
+    caption = frames.sources(results if one else results[0], ["us.fee_rate", "money.", "us."])
+    return charts.fan(table, "US fee revenue, cumulative", "$ billion", caption, bands=one), table
+
+
+def fee_what_if(what_if: pd.DataFrame, caption: str) -> Figure:
+    """Median US fee over the horizon by selling price, one line per fee rate (from sensitivity.grid)."""
+    table = what_if.assign(
+        **{
+            "fee rate": (100 * what_if["us.fee_rate"]).round().astype(int).astype(str) + "%",
+            "median fee ($ billion)": what_if["p50"] / 1e9,
+        }
+    )
+    chart = charts.lines(
+        table,
+        "money.price_usd",
+        "median fee ($ billion)",
+        "fee rate",
+        "US fee revenue over the horizon by price and fee rate",
+        "average selling price (USD per H200)",
+        "$ billion (median)",
+        caption,
+    )
+    return chart, table
+
+
+def share_by_stance(results: Sequence[Result]) -> Figure:
+    """Median domestic share per stance."""
+    table = frames.bands(results, "domestic_share")
+    caption = [
+        frames.sources(results[0], ["domestic.", "stances."]),
+        "Lines: medians of the draws per stance.",
+    ]
+    return charts.fan(
+        table,
+        "Domestic share of new AI accelerator deployments, by stance",
+        "%",
+        caption,
+        bands=False,
+    ), table
+
+
+def share_capacity(result: Result) -> Figure:
+    """The share buyers would choose (S-curve) against what domestic capacity lets them deploy."""
+    table = frames.concat(
+        [
+            frames.bands(result, "domestic_share_desired").assign(run="share on the S-curve"),
+            frames.bands(result, "domestic_share").assign(run="realised, within capacity"),
+        ]
+    )
+    caption = frames.sources(result, ["domestic.", "stances."])
+    return charts.fan(
+        table, f"Desired and realised domestic share ({result.label})", "%", caption
+    ), table
+
+
+def share_history(stored: dict | None = None) -> Figure:
+    """Domestic-share counts by basis, analysts' forecasts, and the fitted S-curve with its interval."""
+    counts, fit = frames.share_history(), frames.share_fit(stored)
+    caption = [
+        "Source: IDC, Bernstein, TrendForce, Morgan Stanley and others via data/history/domestic_share.csv.",
+        "Line and band: the fit for Nvidia's complement with its 90% prediction interval.",
+    ]
+    return charts.share_history(counts, fit, caption), frames.concat(
+        [counts.assign(series="counts"), fit.assign(series="fit")]
+    )
+
+
+COMPARED = (
+    ("new_demand", "H200 demand per month", "thousand units per month", False),
+    ("shipments", "Shipments to China, cumulative", "thousand units", True),
+    ("us_fee_usd", "US fee revenue, cumulative", "$ billion", True),
+    ("domestic_share", "Domestic share of new deployments", "%", False),
+)
+
+
+def stance_comparison(results: Sequence[Result]) -> Figure:
+    """The four quantities side by side, one median line per stance or path."""
+    caption = f"{MODEL_CAPTION} Lines: medians of the draws."
+    tables = [frames.bands(results, v, cumulative=c, quantiles=(50,)) for v, _, _, c in COMPARED]
+    panels = [
+        charts.fan(t, title, unit, caption, bands=False)
+        for t, (_, title, unit, _) in zip(tables, COMPARED, strict=True)
+    ]
+    return charts.grid(panels, columns=2), frames.concat(tables)
+
+
+def tornado(oat: pd.DataFrame, metric: str, n: int = 10) -> Figure:
+    """The inputs that swing ``metric`` most (from sensitivity.one_at_a_time)."""
+    from h200cast.explore.sensitivity import top_inputs
+
+    div, unit = frames.unit_of(metric)
+    unit = "percentage points" if unit == "%" else unit
+    title = {
+        "us_fee_revenue_total_usd": "US fee revenue over the horizon",
+        "shipments_total_units": "Shipments to China over the horizon",
+        "domestic_share_end": "Domestic share at the horizon",
+    }.get(metric, metric)
+    table = top_inputs(oat, metric, n).assign(change=lambda d: d["change"] / div)
+    caption = "Source: h200cast model, --point runs with one input at a time at its 5th or 95th percentile."
+    return charts.tornado(table, title, f"change from the central run ({unit})", caption), table
+
+
+def shortfall_by_run(results: Sequence[Result]) -> Figure:
+    """Shipments and the three parts of the shortfall per stance or path (medians over the horizon)."""
+    import pandas as pd
+
+    parts = {
+        "shipments_total_units": "shipped",
+        "shortfall_beijing_units": "blocked by Beijing",
+        "shortfall_us_rule_units": "blocked by the US rule",
+        "shortfall_supply_units": "short of supply",
+    }
+    table = pd.DataFrame(
+        [
+            {"run": r.label, "part": label, "value": r.stats[m]["p50"] / 1e6}
+            for r in results
+            for m, label in parts.items()
+        ]
+    )
+    chart = charts.bars(
+        table,
+        "run",
+        "value",
+        "part",
+        "Where demand goes, by stance (medians over the horizon)",
+        "million units",
+        [MODEL_CAPTION, "Medians of each part; they need not add to the median total."],
+        order=list(parts.values()),
+    )
+    return chart, table
+
+
+def fee_sliders(results: Sequence[Result]) -> Figure:
+    """US fee revenue per run with sliders for the fee rate and the selling price (works without a kernel).
+
+    The sliders apply to each run's median shipments over the horizon, held as modelled:
+    the price slider does not re-run demand's response to price.
+    """
+    import pandas as pd
+
+    table = pd.DataFrame(
+        [{"run": r.label, "shipments": r.stats["shipments_total_units"]["p50"]} for r in results]
+    )
+    caption = [
+        MODEL_CAPTION,
+        "Bars: each run's median shipments x price x fee rate; move the sliders below.",
+    ]
+    return charts.sliders_fee(table, "US fee revenue over the horizon, by stance", caption), table
+
+
+def sobol_indices(indices, output: str) -> Figure:
+    """Sobol first-order and total indices of one output, inputs sorted by total index."""
+    import pandas as pd
+
+    df = indices.frame()
+    df = df[df["output"] == output]
+    table = pd.concat(
+        [
+            df.assign(
+                index="first order", value=df["first"], low=df["first_low"], high=df["first_high"]
+            ),
+            df.assign(index="total", value=df["total"], low=df["total_low"], high=df["total_high"]),
+        ]
+    )[["input", "index", "value", "low", "high"]]
+    table["input"] = pd.Categorical(table["input"], categories=list(df["input"]), ordered=True)
+    table = table.sort_values(["input", "index"]).assign(input=lambda d: d["input"].astype(str))
+    title = {
+        "us_fee_revenue_total_usd": "What drives US fee revenue: Sobol indices",
+        "shipments_total_units": "What drives shipments: Sobol indices",
+    }.get(output, f"Sobol indices of {output}")
+    caption = [
+        f"Source: h200cast model, {indices.evaluations:,} runs over each input's 5-95% range, others "
+        "central.",
+        f"Bars: first-order and total indices; whiskers: {int(100 * indices.confidence)}% "
+        "bootstrap intervals. Total minus first order is the share due to interactions.",
+    ]
+    return charts.indices(table, title, caption), table
+
+
+OUTPUT_LABELS = {
+    "us_fee_revenue_total_usd": "US fee revenue",
+    "us_fee_revenue_2026_usd": "US fee, 2026",
+    "shipments_total_units": "shipments",
+    "shortfall_total_units": "shortfall",
+    "domestic_share_end": "domestic share (horizon)",
+    "domestic_share_2027_end": "domestic share (end-2027)",
+}
+"""Short column labels for charts that compare several outputs."""
+
+
+def sobol_overview(indices) -> Figure:
+    """Total Sobol indices of every output at once: which inputs matter for which output."""
+    import pandas as pd
+
+    df = indices.frame()
+    rows = df.groupby("input")["total"].max().sort_values(ascending=False, kind="stable").index
+    df["input"] = pd.Categorical(df["input"], categories=list(rows), ordered=True)
+    df["output"] = pd.Categorical(df["output"], categories=indices.outputs, ordered=True)
+    table = (
+        df.sort_values(["input", "output"])
+        .rename(columns={"total": "value", "total_low": "low", "total_high": "high"})
+        .assign(
+            input=lambda d: d["input"].astype(str),
+            output=lambda d: d["output"].astype(str).map(lambda o: OUTPUT_LABELS.get(o, o)),
+        )[["input", "output", "value", "low", "high"]]
+        .reset_index(drop=True)
+    )
+    caption = [
+        f"Source: h200cast model, {indices.evaluations:,} runs over each input's 5-95% range, others "
+        "central.",
+        "Each cell: the input's total Sobol index for that output (its share of the output's "
+        f"variance, interactions included; darker is larger); {int(100 * indices.confidence)}% "
+        "bootstrap intervals in the tooltip and the table.",
+    ]
+    return charts.heatmap(
+        table, "Which inputs drive which output: total Sobol indices", caption
+    ), table

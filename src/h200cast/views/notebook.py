@@ -1,0 +1,181 @@
+"""What the notebooks share: how to run from their parameters cell, render and save charts.
+
+Charts render as SVG (static, offline and byte-stable, so committed notebooks stay
+small and diffable) except in a notebook opened in a Jupyter server such as JupyterLab,
+where Altair's default renderer keeps them interactive. A Jupyter server names each
+kernel's session in ``JPY_SESSION_NAME``; papermill and nbval do not, so a plain
+``papermill`` run is static too. ``H200CAST_STATIC_CHARTS=1`` or ``=0`` overrides the
+choice (``make lab`` sets 0; ``make notebooks``, the tests and the report set 1).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from h200cast import settings
+from h200cast.results.result import Result, run
+from h200cast.scenario.ref import ScenarioRef
+from h200cast.views.units import display
+
+if TYPE_CHECKING:
+    import altair as alt
+    import pandas as pd
+
+DEFAULT_STANCE = "selective_approval"
+"""The stance a notebook runs when its parameters name no stance, path or chain."""
+
+
+static = settings.static_charts
+
+
+def setup() -> None:
+    """Choose the chart renderer (SVG when static, Altair's default otherwise)."""
+    import altair as alt
+
+    alt.renderers.enable("svg" if static() else "default")
+
+
+def run_from_parameters(
+    stance: str = "",
+    path: str = "",
+    switching: str = "",
+    overrides: dict | None = None,
+    draws: int = 1000,
+    seed: int = 20260131,
+) -> Result:
+    """Run the model from a notebook's parameters cell: ``path``, then ``switching``, then ``stance``."""
+    sets = [f"{k}={v}" for k, v in (overrides or {}).items()]
+    return run(scenario_ref(stance, path, switching), overrides=sets, draws=draws, seed=seed)
+
+
+def scenario_ref(stance: str = "", path: str = "", switching: str = "") -> ScenarioRef:
+    """What a notebook's parameters select: ``path`` if given, then ``switching``, then ``stance``.
+
+    A notebook's parameters cell always names a stance (its default), so a path or a
+    chain given beside it wins instead of being an error.
+    """
+    if path:
+        return ScenarioRef("path", path)
+    if switching:
+        return ScenarioRef("switching", switching)
+    return ScenarioRef("stance", stance or DEFAULT_STANCE)
+
+
+@dataclass(frozen=True)
+class Fixed:
+    """The stance or path that fixed-stance analyses use, and what to tell the reader."""
+
+    stance: str | None
+    path: str | None
+    note: str = ""
+
+
+def fixed_stance(stance: str = "", path: str = "", switching: str = "") -> Fixed:
+    """Where one-at-a-time changes, Sobol indices and what-if grids run.
+
+    They need one stance (or path) per run. A switching chain has none, so they use the
+    path the chain continues from (or its most likely first stance) and say so.
+    """
+    if path:
+        return Fixed(None, path)
+    if not switching:
+        return Fixed(stance or DEFAULT_STANCE, None)
+    from h200cast.results.scenarios import load_scenario
+
+    chain = load_scenario(switching=switching).switching
+    assert chain is not None
+    if chain.history_path:
+        fixed, what = Fixed(None, chain.history_path), "the stance path it continues"
+    else:
+        fixed, what = (
+            Fixed(max(chain.initial, key=chain.initial.__getitem__), None),
+            "its likeliest first stance",
+        )
+    note = (
+        f"*The analysis below needs one stance per run, so it holds Beijing's stance fixed "
+        f"instead of following the switching chain **{switching}**: it uses "
+        f"{fixed.path or fixed.stance}, {what}.*"
+    )
+    return Fixed(fixed.stance, fixed.path, note)
+
+
+def save(
+    output_dir: str | os.PathLike | None,
+    name: str,
+    *,
+    chart: alt.TopLevelMixin | None = None,
+    table: pd.DataFrame | None = None,
+) -> list[Path]:
+    """With an ``output_dir``, write a chart as PNG and SVG, or a table as CSV; else write nothing."""
+    if not output_dir:
+        return []
+    out = Path(output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    if chart is not None:
+        from h200cast.views import charts
+
+        charts.save(chart, out, name)
+        written += [out / f"{name}.svg", out / f"{name}.png"]
+    if table is not None:
+        table.to_csv(out / f"{name}.csv", index=False, lineterminator="\n")
+        written.append(out / f"{name}.csv")
+    return written
+
+
+def describe(result: Result, metric: str) -> str:
+    """A metric's median and 5-95% range in words, e.g. '2.31 million units (P5-P95 1.20-3.90)'."""
+    from h200cast.engine.metrics import BY_NAME
+
+    s, unit = result.stats[metric], BY_NAME[metric].unit
+    d = display(unit, "prose")
+    if d.suffix:  # 49% (P5-P95 20-67%)
+        return f"{d.text(s['p50'])} (P5-P95 {d.number(s['p5'])}-{d.text(s['p95'])})"
+    what = f" {d.label}"  # 2.31 million units (P5-P95 1.20-3.90)
+    return f"{d.text(s['p50'])}{what} (P5-P95 {d.text(s['p5'])}-{d.text(s['p95'])})"
+
+
+def say(markdown: str) -> None:
+    """Show computed prose as Markdown in the notebook (nothing when it is empty)."""
+    from IPython.display import Markdown, display
+
+    if markdown:
+        display(Markdown(markdown))
+
+
+def shortfall_answer(result: Result) -> str:
+    """What ships, what does not, and the main reason why, in words."""
+    s = result.stats
+    labels = {
+        "beijing": "blocked by Beijing",
+        "us_rule": "blocked by the US rule",
+        "supply": "short of supply",
+    }
+    main = max(labels, key=lambda k: s[f"shortfall_{k}_units"]["p50"])
+    return (
+        f"Under **{result.label}**, **{describe(result, 'shipments_total_units')}** ship against demand of "
+        f"{describe(result, 'demand_total_units')}. The shortfall is {describe(result, 'shortfall_total_units')}; "
+        f"at the median most of it is **{labels[main]}**."
+    )
+
+
+def fee_answer(result: Result) -> str:
+    """The US fee and Nvidia's revenue, in words."""
+    return (
+        f"Under **{result.label}**, the US fee brings in **{describe(result, 'us_fee_revenue_total_usd')}** over "
+        f"the horizon, {describe(result, 'us_fee_revenue_2026_usd')} of it in 2026, on Nvidia revenue of "
+        f"{describe(result, 'nvidia_revenue_total_usd')}."
+    )
+
+
+def comparison_answer(results: list[Result]) -> str:
+    """Which stance yields the most and the least US fee revenue, in words."""
+    fee = {r.label: r.stats["us_fee_revenue_total_usd"]["p50"] for r in results}
+    best, worst = max(fee, key=fee.get), min(fee, key=fee.get)
+    return (
+        f"US fee revenue over the horizon ranges from **${fee[worst] / 1e9:.1f} billion under {worst}** to "
+        f"**${fee[best] / 1e9:.1f} billion under {best}** (medians)."
+    )

@@ -1,0 +1,346 @@
+"""The evidence files: the committed ones load and hold together, broken ones are refused.
+
+``data/evidence/facts.csv`` and ``sources.csv`` are checked on load (unique ids, ISO
+dates, numbers where numbers belong, known sources, well-formed URLs, no unused
+source). Broken copies written to a scratch folder must each raise an
+:class:`InputError` that names the file and the line.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from h200cast import settings
+from h200cast.cli import main
+from h200cast.errors import InputError
+from h200cast.estimation.evidence import FACT_COLUMNS, SOURCE_COLUMNS, load, well_formed_url
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA = ROOT / "data"
+PARAMS = ROOT / "params"
+
+
+@pytest.fixture(autouse=True)
+def _no_env(monkeypatch):
+    monkeypatch.delenv("H200CAST_DATA", raising=False)
+    monkeypatch.delenv("H200CAST_PARAMS", raising=False)
+
+
+@pytest.fixture(scope="module")
+def ev():
+    return load(DATA)
+
+
+# --- the committed evidence ---------------------------------------------------------------
+
+
+def _csv_rows(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_default_location_is_the_checkout():
+    assert settings.data_dir().resolve() == DATA.resolve()
+    ev = load()
+    assert len(ev.facts) == len(_csv_rows(DATA / "evidence" / "facts.csv"))
+
+
+def test_committed_evidence_loads(ev):
+    facts = _csv_rows(DATA / "evidence" / "facts.csv")
+    sources = _csv_rows(DATA / "evidence" / "sources.csv")
+    assert len(facts) > 200 and len(sources) > 100
+    # ids unique: every row became one entry
+    fact_ids = [r["id"] for r in facts]
+    source_ids = [r["source_id"] for r in sources]
+    assert len(set(fact_ids)) == len(fact_ids) == len(ev.facts)
+    assert len(set(source_ids)) == len(source_ids) == len(ev.sources)
+    # every fact's source exists, every source is used
+    used = {f.source_id for f in ev.facts.values()}
+    assert used <= set(ev.sources)
+    assert used == set(ev.sources)
+    for f in ev.facts.values():
+        assert ev.source_of(f.id).source_id == f.source_id
+        if f.low is not None and f.high is not None:
+            assert f.low <= f.high, f.id
+    assert all(well_formed_url(s.url) for s in ev.sources.values())
+
+
+def test_cli_evidence_check(capsys):
+    assert main(["evidence", "check"]) == 0
+    out, err = capsys.readouterr()
+    assert err == ""
+    ev = load(DATA)
+    assert out.strip() == f"ok  {len(ev.facts)} facts, {len(ev.sources)} sources"
+
+
+def test_cli_evidence_show_l191(ev, capsys):
+    fact = ev.facts["L191"]
+    src = ev.source_of("L191")
+    assert fact.value == 27000 and fact.unit == "USD/chip"
+    assert main(["evidence", "show", "L191"]) == 0
+    out, err = capsys.readouterr()
+    assert err == ""
+    assert "L191" in out
+    assert "= 27000 USD/chip" in out
+    assert f"source {src.source_id}" in out
+    assert f"<{src.url}>" in out
+    assert src.url.startswith("https://")
+
+
+def test_cli_evidence_show_unknown_id(capsys):
+    assert main(["evidence", "show", "L999"]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == "h200cast: error: data/evidence/facts.csv: id: got 'L999': unknown evidence id\n"
+
+
+def _cited_ids(node) -> list[str]:
+    """Every id in an ``evidence:`` list anywhere in a YAML tree."""
+    found: list[str] = []
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if k == "evidence":
+                assert isinstance(v, list), f"`evidence:` should be a list, got {v!r}"
+                found.extend(str(x) for x in v)
+            else:
+                found.extend(_cited_ids(v))
+    elif isinstance(node, list):
+        for v in node:
+            found.extend(_cited_ids(v))
+    return found
+
+
+def test_every_id_cited_in_params_exists(ev):
+    files = sorted(PARAMS.rglob("*.yaml"))
+    assert PARAMS / "base.yaml" in files and len(files) >= 8
+    cited: dict[str, list[str]] = {}
+    for f in files:
+        for i in _cited_ids(yaml.safe_load(f.read_text(encoding="utf-8"))):
+            cited.setdefault(i, []).append(str(f.relative_to(ROOT)))
+    # the walk reaches base, stances and path steps
+    assert len(cited) > 50
+    assert "L186" in cited and any("paths/" in f for f in cited["L186"])  # a path step
+    assert any("stances/" in f for f in cited["S004"])
+    unknown = {i: where for i, where in cited.items() if i not in ev.facts}
+    assert not unknown, f"cited but not in facts.csv: {unknown}"
+
+
+def test_ids_mentioned_in_params_text_exist(ev):
+    """Ids quoted in notes and assumptions ("(L188, L189)") must exist too."""
+    for f in sorted(PARAMS.rglob("*.yaml")):
+        for i in re.findall(r"\b[LS]\d{3}\b", f.read_text(encoding="utf-8")):
+            assert i in ev.facts, f"{f.relative_to(ROOT)} mentions {i}, not in facts.csv"
+
+
+def test_opencapital_revenue_rows_say_aggregator(ev):
+    opencapital = {s.source_id for s in ev.sources.values() if s.publisher == "OpenCapital"}
+    assert opencapital, "no OpenCapital source in sources.csv"
+    rows = [
+        f
+        for f in ev.facts.values()
+        if f.quantity.startswith("nvidia_china_hk_revenue") and f.source_id in opencapital
+    ]
+    assert len(rows) >= 15
+    lacking = [f.id for f in rows if not re.search(r"\baggregator\b", f.note, re.IGNORECASE)]
+    assert not lacking, f"OpenCapital revenue rows without 'aggregator' in the note: {lacking}"
+
+
+# --- broken copies ---------------------------------------------------------------------------
+
+SOURCES_HEADER = ",".join(SOURCE_COLUMNS)
+FACTS_HEADER = ",".join(FACT_COLUMNS)
+SRC1 = "src-001,https://example.com/a,A title,Example,2026-01-02"
+SRC2 = "src-002,https://example.org/b,Another title,Example,2026-01-03"
+FACT1 = "L001,2026-01-02,price,h200_unit_price_usd,27000,,,USD/chip,reported,src-001,a note"
+FACT2 = "L002,2026-01-03,supply,h200_inventory_units,,600000,700000,units,estimate,src-002,note"
+
+
+def write(tmp: Path, *, sources: list[str] | None = None, facts: list[str] | None = None) -> Path:
+    """Write evidence/sources.csv and evidence/facts.csv (None: leave the file out)."""
+    d = tmp / "evidence"
+    d.mkdir(exist_ok=True)
+    if sources is not None:
+        (d / "sources.csv").write_text("\n".join(sources) + "\n", encoding="utf-8")
+    if facts is not None:
+        (d / "facts.csv").write_text("\n".join(facts) + "\n", encoding="utf-8")
+    return d
+
+
+GOOD_SOURCES = [SOURCES_HEADER, SRC1, SRC2]
+GOOD_FACTS = [FACTS_HEADER, FACT1, FACT2]
+
+
+def test_minimal_good_copy_loads(tmp_path):
+    write(tmp_path, sources=GOOD_SOURCES, facts=GOOD_FACTS)
+    ev = load(tmp_path)
+    assert set(ev.facts) == {"L001", "L002"}
+    assert ev.facts["L002"].low == 600000 and ev.facts["L002"].value is None
+    assert ev.facts["L001"].value == 27000
+
+
+def _raises(tmp_path: Path, file: str) -> InputError:
+    with pytest.raises(InputError) as exc:
+        load(tmp_path)
+    e = exc.value
+    assert e.file == str(tmp_path / "evidence" / file), e.render()
+    assert "\n" not in e.render()
+    assert e.render().startswith(str(tmp_path / "evidence" / file) + ": ")
+    return e
+
+
+FACT_CASES = {
+    "duplicate_id": (
+        [FACTS_HEADER, FACT1, FACT2, FACT1.replace("2026-01-02", "2026-01-05")],
+        "line 4 (L001).id",
+        "duplicate fact id",
+    ),
+    "non_iso_date": (
+        [FACTS_HEADER, FACT1, FACT2.replace("2026-01-03", "03/01/2026")],
+        "line 3 (L002).date",
+        "expected an ISO date",
+    ),
+    "non_number_value": (
+        [FACTS_HEADER, FACT1.replace(",27000,", ",27k,"), FACT2],
+        "line 2 (L001).value",
+        "expected a number",
+    ),
+    "nan_value": (
+        [FACTS_HEADER, FACT1.replace(",27000,", ",nan,"), FACT2],
+        "line 2 (L001).value",
+        "expected a finite number",
+    ),
+    "low_above_high": (
+        [FACTS_HEADER, FACT1, FACT2.replace(",600000,700000,", ",800000,700000,")],
+        "line 3 (L002).low",
+        "expected low <= high",
+    ),
+    "unknown_source": (
+        [FACTS_HEADER, FACT1, FACT2, FACT1.replace("L001", "L003").replace("src-001", "src-009")],
+        "line 4 (L003).source_id",
+        "not defined in sources.csv",
+    ),
+    "bad_fact_id": (
+        [FACTS_HEADER, FACT1, FACT2.replace("L002", "X002")],
+        "line 3 (X002).id",
+        "expected a fact id like L001",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(FACT_CASES))
+def test_broken_facts(case, tmp_path):
+    facts, where, expected = FACT_CASES[case]
+    write(tmp_path, sources=GOOD_SOURCES, facts=facts)
+    e = _raises(tmp_path, "facts.csv")
+    assert e.key == where
+    assert expected in e.message
+    assert where in e.render()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "htp:/x",
+        "https://example.com/a b",
+        "https:///path-without-host",
+        "example.com/no-scheme",
+        "ftp://example.com/file",
+        "urn:other:x",
+        "urn:h200cast:seed:Bad-Name",
+    ],
+)
+def test_malformed_url(url, tmp_path):
+    src2 = f'src-002,"{url}",Another title,Example,2026-01-03'
+    write(tmp_path, sources=[SOURCES_HEADER, SRC1, src2], facts=GOOD_FACTS)
+    e = _raises(tmp_path, "sources.csv")
+    assert e.key == "line 3 (src-002).url"
+    assert e.value == url
+    assert "expected an http(s) URL" in e.message
+    assert not well_formed_url(url)
+
+
+@pytest.mark.parametrize(
+    "url", ["urn:h200cast:seed:abc_123", "https://example.com/x?y=1", "http://a.b/"]
+)
+def test_accepted_url(url, tmp_path):
+    assert well_formed_url(url)
+    src2 = f'src-002,"{url}",Another title,Example,2026-01-03'
+    write(tmp_path, sources=[SOURCES_HEADER, SRC1, src2], facts=GOOD_FACTS)
+    assert load(tmp_path).sources["src-002"].url == url
+
+
+def test_duplicate_source_id(tmp_path):
+    write(tmp_path, sources=[SOURCES_HEADER, SRC1, SRC2, SRC1], facts=GOOD_FACTS)
+    e = _raises(tmp_path, "sources.csv")
+    assert e.key == "line 4 (src-001).source_id"
+    assert "duplicate source id" in e.message
+
+
+def test_non_iso_source_date(tmp_path):
+    write(
+        tmp_path,
+        sources=[SOURCES_HEADER, SRC1, SRC2.replace("2026-01-03", "2026-1-3")],
+        facts=GOOD_FACTS,
+    )
+    e = _raises(tmp_path, "sources.csv")
+    assert e.key == "line 3 (src-002).date"
+    assert "expected an ISO date" in e.message
+
+
+@pytest.mark.parametrize(
+    ("file", "header"),
+    [
+        ("facts.csv", FACTS_HEADER.replace(",note", "")),
+        ("facts.csv", FACTS_HEADER.replace("low,high", "high,low")),
+        ("sources.csv", SOURCES_HEADER.replace("url", "link")),
+    ],
+    ids=["facts_missing_column", "facts_swapped_columns", "sources_renamed_column"],
+)
+def test_wrong_header(file, header, tmp_path):
+    sources = [SOURCES_HEADER, SRC1, SRC2]
+    facts = [FACTS_HEADER, FACT1, FACT2]
+    (sources if file == "sources.csv" else facts)[0] = header
+    write(tmp_path, sources=sources, facts=facts)
+    e = _raises(tmp_path, file)
+    assert e.key == "header"  # line 1
+    assert e.value == header
+    expected = ",".join(FACT_COLUMNS if file == "facts.csv" else SOURCE_COLUMNS)
+    assert f"expected the header {expected}" in e.message
+
+
+def test_unused_source(tmp_path):
+    src3 = "src-003,https://example.net/c,Unused,Example,2026-01-04"
+    write(tmp_path, sources=[*GOOD_SOURCES, src3], facts=GOOD_FACTS)
+    e = _raises(tmp_path, "sources.csv")
+    assert e.value == ["src-003"]
+    assert "no fact uses" in e.message
+    assert "src-003" in e.render()
+
+
+@pytest.mark.parametrize("missing", ["facts.csv", "sources.csv"])
+def test_missing_file(missing, tmp_path):
+    write(
+        tmp_path,
+        sources=None if missing == "sources.csv" else GOOD_SOURCES,
+        facts=None if missing == "facts.csv" else GOOD_FACTS,
+    )
+    e = _raises(tmp_path, missing)
+    assert e.message == "file not found"
+
+
+def test_cli_evidence_check_on_broken_copy(tmp_path, monkeypatch, capsys):
+    """Through the CLI: exit 2 and one line naming the file and the line."""
+    write(tmp_path, sources=GOOD_SOURCES, facts=[FACTS_HEADER, FACT1, FACT1])
+    monkeypatch.setenv("H200CAST_DATA", str(tmp_path))
+    assert main(["evidence", "check"]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == (
+        f"h200cast: error: {tmp_path / 'evidence' / 'facts.csv'}: line 3 (L001).id: "
+        "got 'L001': duplicate fact id\n"
+    )

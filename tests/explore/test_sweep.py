@@ -1,0 +1,292 @@
+"""Sweeps: the CI sweep's results, spec errors, resuming, and the same results on Dask."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+import yaml
+from support import ROOT
+
+from h200cast.cli import main
+from h200cast.explore import sweep
+from h200cast.explore.discovery import prim
+from h200cast.explore.sensitivity import sobol
+
+CI = ROOT / "params" / "sweeps" / "ci.yaml"
+
+
+@pytest.fixture(scope="module")
+def ci_sweep(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("sweep") / "ci"
+    assert main(["sweep", "ci", "--out", str(out), "--quiet"]) == 0
+    return out
+
+
+def test_ci_sweep_results(ci_sweep: Path) -> None:
+    spec = sweep.load_spec("ci")
+    t = pq.read_table(ci_sweep / "results.parquet").to_pandas()
+    assert (
+        len(t) == spec.design.points
+        and set(spec.inputs) <= set(t.columns)
+        and set(spec.outputs) <= set(t.columns)
+    )
+    for key, rng in spec.inputs.items():  # the design spans each range
+        assert rng.low <= t[key].min() < rng.low + 0.01 * (rng.high - rng.low)
+        assert rng.high - 0.01 * (rng.high - rng.low) < t[key].max() <= rng.high
+    # directions of the effects: a larger US-customer base or a higher price never lowers the fee
+    rho = t[list(spec.inputs)].corrwith(t["us_fee_revenue_total_usd"], method="spearman")
+    assert rho["us.us_cumulative_units_before"] > 0.5
+    assert rho["money.price_usd"] > 0.2
+    assert rho["us.retighten_prob_per_month"] < 0
+    m = json.loads((ci_sweep / "manifest.json").read_text())
+    assert m["rows"] == len(t) and m["spec_sha256"] == spec.digest()
+
+
+def test_ci_sobol_indices(ci_sweep: Path) -> None:
+    s = pd.read_csv(ci_sweep / "sobol.csv")
+    # indices are shares of variance: within [0, 1] up to their confidence intervals
+    assert (s["first_low"] <= 1 + 1e-9).all() and (s["first_high"] >= -1e-9).all()
+    assert (s["total_low"] <= 1 + 1e-9).all() and (s["total_high"] >= -1e-9).all()
+    assert (
+        s["total"] >= s["first"] - 0.05
+    ).all()  # total includes first order, up to sampling error
+    fee = s[s["output"] == "us_fee_revenue_total_usd"].set_index("input")
+    assert (
+        fee["total"].idxmax() == "us.us_cumulative_units_before"
+    )  # the US cap drives the total fee
+    assert (
+        fee.loc["us.licence_lag_months", "total"] < 0.02
+    )  # a month's lag barely matters over 3 years
+    ships = s[s["output"] == "shipments_total_units"].set_index("input")
+    assert ships["total"].idxmax() == "us.us_cumulative_units_before"  # the cap binds shipments
+    short = s[s["output"] == "shortfall_total_units"].set_index("input")
+    assert "money.price_usd" in short["total"].nlargest(2).index  # price moves demand itself
+    fee26 = s[s["output"] == "us_fee_revenue_2026_usd"].set_index("input")
+    assert fee26.loc["stances.selective_approval.approvals.conversion_per_month", "total"] > 0.05
+
+
+def test_ci_discovery(ci_sweep: Path) -> None:
+    d = json.loads((ci_sweep / "discovery.json").read_text())
+    t = pq.read_table(ci_sweep / "results.parquet").to_pandas()
+    base = (t["us_fee_revenue_2026_usd"] < 3e9).mean()
+    assert d["coverage"] >= 0.5 and d["density"] > 1.5 * base
+    assert any(r.startswith("money.price_usd <=") for r in d["rules"])
+
+
+def test_sobol_recovers_the_ishigami_indices() -> None:
+    # the estimator on a function with known indices (Ishigami, a = 7, b = 0.1)
+    def f(x: np.ndarray) -> np.ndarray:
+        return np.atleast_2d(np.sin(x[0]) + 7 * np.sin(x[1]) ** 2 + 0.1 * x[2] ** 4 * np.sin(x[0]))
+
+    r = sobol(f, [(-np.pi, np.pi)] * 3, 4096, bootstrap=100, seed=3)
+    np.testing.assert_allclose(r.first[0], [0.3139, 0.4424, 0.0], atol=0.03)
+    np.testing.assert_allclose(r.total[0], [0.5576, 0.4424, 0.2437], atol=0.03)
+    assert (r.first_low <= r.first + 1e-12).all() and (r.first <= r.first_high + 1e-12).all()
+
+
+def test_prim_finds_a_planted_box() -> None:
+    rng = np.random.default_rng(1)
+    x = rng.random((5000, 4))
+    y = (x[:, 0] > 0.7) & (x[:, 1] < 0.3)
+    box, trajectory = prim(x, y, ["a", "b", "c", "d"])
+    assert set(box.limits) <= {"a", "b"} and box.density > 0.95 and box.coverage >= 0.5
+    assert box.limits["a"][0] == pytest.approx(0.7, abs=0.05) and box.limits["b"][
+        1
+    ] == pytest.approx(0.3, abs=0.05)
+    assert [b.density for b in trajectory] == sorted(
+        b.density for b in trajectory
+    )  # each peel raises density
+
+
+def _spec_file(tmp_path: Path, edit) -> Path:
+    data = yaml.safe_load(CI.read_text())
+    edit(data)
+    f = tmp_path / "bad.yaml"
+    f.write_text(yaml.safe_dump(data))
+    return f
+
+
+@pytest.mark.parametrize(
+    ("edit", "key", "words"),
+    [
+        (
+            lambda d: d["design"].update(method="halton"),
+            "design.method",
+            "'grid', 'lhs' or 'sobol'",
+        ),
+        (
+            lambda d: d["inputs"].update({"money.price_usd": {"low": 5, "high": 1}}),
+            "inputs.money.price_usd",
+            "low < high",
+        ),
+        (
+            lambda d: d["inputs"].update({"money.prise_usd": {"low": 1, "high": 2}}),
+            "inputs.money.prise_usd",
+            "not a parameter",
+        ),
+        (lambda d: d.update(outputs=["fee_in_euros"]), None, "unknown outputs"),
+        (
+            lambda d: d["sensitivity"].update(base_samples=8),
+            "sensitivity.base_samples",
+            "greater than or equal to 16",
+        ),
+        (lambda d: d["discovery"].pop("below"), "discovery", "exactly one of"),
+        (lambda d: d["runs"].update(stances=["martial_law"]), "runs.stances.0", "customs_ban"),
+        (lambda d: d.update(colour="blue"), "colour", "unknown key"),
+    ],
+)
+def test_bad_specs_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], edit, key: str | None, words: str
+) -> None:
+    f = _spec_file(tmp_path, edit)
+    assert main(["sweep", str(f), "--out", str(tmp_path / "out"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert (
+        err.startswith("h200cast: error:")
+        and str(f) in err
+        and words in err
+        and "Traceback" not in err
+    )
+    if key:
+        assert key in err
+    assert not (tmp_path / "out").exists()
+
+
+def _small(tmp_path: Path, **changes: object) -> sweep.SweepSpec:
+    data = yaml.safe_load(CI.read_text())
+    data.update(
+        {"design": {"method": "sobol", "points": 256, "seed": 5}, "chunk_rows": 64}, **changes
+    )
+    data.pop("sensitivity"), data.pop("discovery")
+    f = tmp_path / "small.yaml"
+    f.write_text(yaml.safe_dump(data))
+    return sweep.load_spec(f)
+
+
+def test_an_interrupted_sweep_resumes_without_recomputing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = _small(tmp_path)  # jobs=1 throughout: the test watches chunks in this process
+    whole = sweep.run_sweep(spec, tmp_path / "whole", jobs=1, quiet=True)
+    assert whole["chunks"] == 4
+    real_write, written = sweep._write_chunk, []
+
+    def crash_after_two(out: Path, chunk: sweep.Chunk, cols: dict) -> None:
+        if len(written) == 2:
+            raise KeyboardInterrupt
+        real_write(out, chunk, cols)
+        written.append(chunk.index)
+
+    monkeypatch.setattr(sweep, "_write_chunk", crash_after_two)
+    with pytest.raises(KeyboardInterrupt):
+        sweep.run_sweep(spec, tmp_path / "resumed", jobs=1, quiet=True)
+    monkeypatch.setattr(sweep, "_write_chunk", real_write)
+    evaluated, real_eval = [], sweep.evaluate_chunk
+    monkeypatch.setattr(
+        sweep, "evaluate_chunk", lambda c: evaluated.append(c.index) or real_eval(c)
+    )
+    m = sweep.run_sweep(spec, tmp_path / "resumed", resume=True, jobs=1, quiet=True)
+    assert m["chunks_reused"] == 2 and sorted(evaluated) == [2, 3]
+    a = pq.read_table(tmp_path / "whole" / "results.parquet")
+    b = pq.read_table(tmp_path / "resumed" / "results.parquet")
+    assert a.equals(b)
+    # without --resume, the same folder is recomputed from scratch
+    evaluated.clear()
+    sweep.run_sweep(spec, tmp_path / "resumed", jobs=1, quiet=True)
+    assert sorted(evaluated) == [0, 1, 2, 3]
+
+
+def test_resume_reuses_nothing_after_a_parameter_file_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    params = tmp_path / "params"
+    shutil.copytree(ROOT / "params", params)
+    spec = _small(tmp_path)
+    sweep.run_sweep(spec, tmp_path / "out", jobs=1, quiet=True, params_dir=params)
+    evaluated, real_eval = [], sweep.evaluate_chunk
+    monkeypatch.setattr(
+        sweep, "evaluate_chunk", lambda c: evaluated.append(c.index) or real_eval(c)
+    )
+    (tmp_path / "out" / "results.parquet").unlink()
+    sweep.run_sweep(spec, tmp_path / "out", resume=True, jobs=1, quiet=True, params_dir=params)
+    assert evaluated == []  # nothing changed: every chunk reused
+    base = params / "base.yaml"
+    base.write_text(base.read_text().replace("    value: 0.25\n", "    value: 0.2\n", 1))
+    m = sweep.run_sweep(spec, tmp_path / "out", resume=True, jobs=1, quiet=True, params_dir=params)
+    assert m["chunks_reused"] == 0 and sorted(evaluated) == [0, 1, 2, 3]
+
+
+def test_grid_design_is_the_product_of_the_values(tmp_path: Path) -> None:
+    spec = _small(
+        tmp_path,
+        design={"method": "grid", "points": 3, "seed": 0},
+        inputs={
+            "money.price_usd": {"values": [20000, 27000]},
+            "us.fee_rate": {"low": 0.1, "high": 0.3},
+        },
+    )
+    pts = sweep.design_points(spec)
+    assert pts.shape == (6, 2) and sorted(set(pts[:, 1].round(6))) == [0.1, 0.2, 0.3]
+
+
+def test_local_pool_and_dask_give_the_in_process_results(tmp_path: Path) -> None:
+    from distributed import LocalCluster
+
+    spec = _small(tmp_path)
+    assert sweep.run_sweep(spec, tmp_path / "here", jobs=1, quiet=True)["scheduler"] == "in-process"
+    m = sweep.run_sweep(spec, tmp_path / "pool", quiet=True)  # the default: one worker per core
+    chunks, cores = m["chunks"], os.cpu_count() or 1
+    assert chunks > 1 and m["scheduler"] == (
+        f"local pool ({min(cores, chunks)})" if cores > 1 else "in-process"
+    )
+    with LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+    ) as cluster:
+        assert cluster.scheduler_address.startswith("tcp://127.0.0.1:")
+        m = sweep.run_sweep(
+            spec, tmp_path / "dask", scheduler=cluster.scheduler_address, quiet=True
+        )
+    assert m["scheduler"].startswith("tcp://127.0.0.1:")
+    here = pq.read_table(tmp_path / "here" / "results.parquet")
+    assert here.equals(pq.read_table(tmp_path / "pool" / "results.parquet"))
+    assert here.equals(pq.read_table(tmp_path / "dask" / "results.parquet"))
+
+
+@pytest.mark.parametrize("address", ["tcp://127.0.0.1:9", "foo", "tcp://127.0.0.1"])
+def test_unreachable_or_malformed_scheduler_is_a_clear_error(
+    address: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "x"
+    assert main(["sweep", "ci", "--out", str(out), "--scheduler", address, "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot reach the Dask scheduler" in err and address in err
+    assert "Traceback" not in err
+
+
+def test_the_domestic_share_spec_finds_what_puts_the_2027_share_above_80pct(
+    tmp_path: Path,
+) -> None:
+    # The issue's second example of scenario discovery, as a committed spec.
+    assert main(["sweep", "domestic_share", "--out", str(tmp_path / "d"), "--quiet"]) == 0
+    t = pq.read_table(tmp_path / "d" / "results.parquet").to_pandas()
+    share = t["domestic_share_2027_end"]
+    assert ((share >= 0) & (share <= 1)).all()
+    ban, open_ = (
+        t[t["run"] == r]["domestic_share_2027_end"].to_numpy()
+        for r in ("customs_ban", "open_market")
+    )
+    assert (ban >= open_ - 1e-12).all()  # same points: a ban never lowers the domestic share
+    d = json.loads((tmp_path / "d" / "discovery.json").read_text())
+    base = (t[t["run"] == "customs_ban"]["domestic_share_2027_end"] > 0.8).mean()
+    assert d["coverage"] >= 0.5 and d["density"] > 2 * base
+    s = pd.read_csv(tmp_path / "d" / "sobol.csv")
+    top = s[s["output"] == "domestic_share_2027_end"].set_index("input")["total"].idxmax()
+    assert top == "demand.ai_spending_growth_per_year"  # a bigger market outruns domestic capacity

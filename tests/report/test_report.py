@@ -1,0 +1,442 @@
+"""The batch report: contents, links, offline rendering in Chromium, faults and caching."""
+
+from __future__ import annotations
+
+import html.parser
+import json
+import os
+import shutil
+import subprocess
+import zlib
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from h200cast import settings
+from h200cast.cli import main
+from h200cast.engine.metrics import METRICS
+from h200cast.report import build as report
+from h200cast.report import runner
+
+SMALL = [
+    "--stances",
+    "customs_ban",
+    "open_market",
+    "--paths",
+    "as_reported_2026_01",
+    "--draws",
+    "200",
+    "--analyses",
+    "05_stance_comparison",
+    "--quiet",
+]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("report") / "rep"
+    assert main(["report", *SMALL, "--out", str(out)]) == 0
+    return out
+
+
+class _Links(html.parser.HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.hrefs: list[str] = []
+        self.scripts: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag in ("a", "iframe", "link") and (a.get("href") or a.get("src")):
+            self.hrefs.append(a.get("href") or a.get("src") or "")
+        if tag == "script" and a.get("src"):
+            self.scripts.append(a["src"] or "")
+
+
+def _links(page: Path) -> _Links:
+    p = _Links()
+    p.feed(page.read_text(encoding="utf-8"))
+    return p
+
+
+def test_report_holds_every_output(built: Path) -> None:
+    for name in (
+        "index.html",
+        "whatif.html",
+        "summary.csv",
+        "results.parquet",
+        "manifest.json",
+        "charts/stance_comparison.png",
+        "charts/stance_comparison.svg",
+        "charts/shortfall_by_run.svg",
+        "analyses/05_stance_comparison.html",
+        "analyses/05_stance_comparison.ipynb",
+    ):
+        assert (built / name).is_file(), name
+    for run in ("customs_ban", "open_market", "as_reported_2026_01"):
+        assert (built / "runs" / run / "page.html").is_file()
+        assert (built / "runs" / run / "page.ipynb").is_file()
+        assert any((built / "runs" / run / "page_files").glob("*.png"))
+    assert len((built / "summary.csv").read_text().splitlines()) == 1 + 3 * len(METRICS)
+    table = pq.read_table(built / "results.parquet")
+    assert table.num_rows == 3 * 200 and "us_fee_revenue_total_usd" in table.column_names
+    m = json.loads((built / "manifest.json").read_text())
+    assert m["version"] and m["draws"] == 200 and m["seed"] == 20260131 and m["failed"] == []
+    assert m["seconds"] > 0 and all(len(r["params_sha256"]) == 64 for r in m["runs"])
+    assert m["git_commit"] is None or len(m["git_commit"]) >= 40
+
+
+def test_index_links_resolve_and_nothing_comes_from_another_host(built: Path) -> None:
+    pages = sorted(built.rglob("*.html"))
+    assert len(pages) == 2 + 3 + 1  # index, what-if, three stance pages, one analysis
+    for page in pages:
+        links = _links(page)
+        text = page.read_text(encoding="utf-8")
+        assert not [s for s in links.scripts if "://" in s], (
+            f"{page.relative_to(built)} loads scripts from another host"
+        )
+        assert "import(" not in text or "://" not in text.split("import(", 1)[1][:300], (
+            f"{page.relative_to(built)} imports a module from another host"
+        )
+        if page.parent != built:
+            continue  # notebook pages: outputs only, their links are checked by nbconvert
+        for href in links.hrefs:
+            if "://" in href or href.startswith("#"):
+                continue  # source pages of the evidence are meant to be external
+            assert (page.parent / href).exists(), f"{page.name} links to missing {href}"
+    index = (built / "index.html").read_text()
+    assert (
+        index.count("<svg") >= 2
+        and "runs/customs_ban/page.html" in index
+        and "whatif.html" in index
+    )
+    for words in ("Headline comparison", "Sources", "Manifest", "L191"):
+        assert words in index
+    whatif = (built / "whatif.html").read_text()
+    assert "vegaEmbed" in whatif and "fee_rate" in whatif and "price_usd" in whatif
+
+
+def test_second_build_reuses_pages_and_force_does_not(
+    built: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first = json.loads((built / "manifest.json").read_text())
+    assert main(["report", *SMALL, "--out", str(built)]) == 0
+    second = json.loads((built / "manifest.json").read_text())
+    assert all(p["cached"] for p in second["pages"]) and len(second["pages"]) == 4
+    assert second["seconds"] < 0.5 * first["seconds"], (first["seconds"], second["seconds"])
+    assert (built / "runs" / "customs_ban" / "page.html").is_file()
+    assert main(["report", *SMALL, "--out", str(built), "--force"]) == 0
+    third = json.loads((built / "manifest.json").read_text())
+    assert not any(p["cached"] for p in third["pages"])
+    # a changed input (draws) changes every key: nothing reused
+    changed = [
+        "--stances",
+        "customs_ban",
+        "open_market",
+        "--paths",
+        "as_reported_2026_01",
+        "--draws",
+        "150",
+        "--analyses",
+        "--quiet",
+        "--out",
+        str(built),
+    ]
+    assert main(["report", *changed]) == 0
+    fourth = json.loads((built / "manifest.json").read_text())
+    assert not any(p["cached"] for p in fourth["pages"])
+    capsys.readouterr()
+
+
+def test_a_failing_notebook_does_not_stop_the_others(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    real = runner.execute
+
+    def flaky(job: runner.Job) -> runner.Outcome:
+        if job.parameters.get("stance") == "customs_ban":
+            return runner.Outcome(job, False, 0.1, "RuntimeError: boom")
+        return real(job)
+
+    monkeypatch.setattr(runner, "execute", flaky)  # --jobs 1 runs in this process
+    out = tmp_path / "rep"
+    rc = main(
+        [
+            "report",
+            "--stances",
+            "customs_ban",
+            "open_market",
+            "--paths",
+            "--analyses",
+            "--draws",
+            "100",
+            "--jobs",
+            "1",
+            "--quiet",
+            "--out",
+            str(out),
+        ]
+    )
+    assert rc == 1
+    index = (out / "index.html").read_text()
+    assert "Runs that failed" in index and "boom" in index and "(page failed)" in index
+    assert (out / "runs" / "open_market" / "page.html").is_file()
+    assert json.loads((out / "manifest.json").read_text())["failed"] == ["customs_ban"]
+    assert "FAILED run customs_ban" in capsys.readouterr().err
+
+
+def test_an_interrupted_build_leaves_the_previous_report(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "rep"
+    out.mkdir()
+    (out / "index.html").write_text("previous report")
+    (out / "manifest.json").write_text('{"package": "h200cast"}')
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(report, "run_pages", lambda *a, **k: [])  # no notebooks needed here
+    monkeypatch.setattr(report, "write_results", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        report.build_report(
+            stances=["open_market"], paths=[], analyses=(), draws=50, out=out, quiet=True
+        )
+    assert (out / "index.html").read_text() == "previous report"
+    assert [p.name for p in tmp_path.iterdir()] == ["rep"]  # no half-built folder left behind
+
+
+def test_latest_points_at_the_newest_complete_report(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(
+        report, "run_pages", lambda *a, **k: []
+    )  # the link is the point, not the notebooks
+    reports = tmp_path / "reports"
+    kw = {
+        "stances": ["open_market"],
+        "paths": [],
+        "analyses": (),
+        "draws": 50,
+        "quiet": True,
+        "reports_dir": reports,
+    }
+    assert report.build_report(**kw) == 0
+    first = (reports / "latest").resolve()
+    assert (reports / "latest").is_symlink() and (first / "index.html").is_file()
+    import time
+
+    time.sleep(1.1)  # report folders are named by the second
+    assert report.build_report(**kw) == 0
+    second = (reports / "latest").resolve()
+    assert (
+        second != first and (second / "index.html").is_file() and (first / "index.html").is_file()
+    )
+
+
+def test_unknown_analysis_exits_2_before_any_work(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(report, "run", lambda *a, **k: pytest.fail("the model ran"))
+    cmd = ["report", "--stances", "open_market", "--paths", "--analyses", "nosuch"]
+    assert main([*cmd, "--out", str(tmp_path / "r")]) == 2
+    assert "unknown notebook" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
+
+
+def test_unknown_stance_exits_2_before_any_work(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["report", "--stances", "nonesuch", "--out", str(tmp_path / "r")]) == 2
+    assert "unknown stance" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
+
+
+# --- in a real browser, offline -------------------------------------------------------------
+
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--host-resolver-rules=MAP * ~NOTFOUND",  # no network: every host name fails to resolve
+    "--virtual-time-budget=10000",
+    "--window-size=1300,1600",
+]
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    """Debian's Chromium; installed by the test setup when missing (the machines run as root)."""
+    found = shutil.which("chromium") or shutil.which("chromium-headless-shell")
+    if found:
+        return found
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for cmd in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "chromium"]):
+        done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900)
+        assert done.returncode == 0, f"could not install chromium: {done.stderr[-2000:]}"
+    found = shutil.which("chromium")
+    assert found, "chromium is not on PATH after installing it"
+    return found
+
+
+def _browse(chromium: str, page: Path, tmp: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={tmp / 'profile'}", *extra, page.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def _not_blank(png: Path) -> float:
+    """Share of non-zero bytes in the PNG's filtered pixel data (a blank page gives almost none)."""
+    data = png.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    i, idat = 8, b""
+    while i < len(data):
+        n = int.from_bytes(data[i : i + 4], "big")
+        if data[i + 4 : i + 8] == b"IDAT":
+            idat += data[i + 8 : i + 8 + n]
+        i += 12 + n
+    raw = zlib.decompress(idat)
+    return sum(b != 0 for b in raw[::7]) / len(raw[::7])
+
+
+def test_report_renders_offline_in_chromium(built: Path, chromium: str, tmp_path: Path) -> None:
+    dom = _browse(chromium, built / "index.html", tmp_path, "--dump-dom").stdout
+    assert dom.count("<svg") >= 2, "the headline charts did not render"
+    shot = tmp_path / "index.png"
+    _browse(chromium, built / "index.html", tmp_path, f"--screenshot={shot}")
+    assert shot.is_file() and _not_blank(shot) > 0.01
+    # the what-if chart is drawn by Vega in the browser, with its sliders, from inlined scripts only
+    dom = _browse(chromium, built / "whatif.html", tmp_path, "--dump-dom").stdout
+    assert "<canvas" in dom or "<svg" in dom, "the what-if chart did not render"
+    assert dom.count('type="range"') == 2, "the two sliders are missing"
+    shot = tmp_path / "whatif.png"
+    _browse(chromium, built / "whatif.html", tmp_path, f"--screenshot={shot}")
+    assert _not_blank(shot) > 0.005
+    # the stance pages open too, with their charts
+    page = _browse(
+        chromium, built / "runs" / "customs_ban" / "page.html", tmp_path, "--dump-dom"
+    ).stdout
+    assert (
+        page.count("data:image/svg+xml") >= 3 and "customs_ban" in page
+    )  # nbconvert embeds SVG as images
+
+
+def test_pages_read_the_parameters_folder_the_report_was_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `report --params-dir DIR` must run its notebooks on DIR too, not on the checkout's
+    # params/ (the index and the pages would then disagree).
+    params = tmp_path / "params"
+    shutil.copytree(settings.params_dir(), params)
+    seen: list[runner.Job] = []
+
+    def fake(jobs: list[runner.Job], *a: object, **k: object) -> list[runner.Outcome]:
+        seen.extend(jobs)
+        return [runner.Outcome(j, True, 0.0) for j in jobs]
+
+    monkeypatch.setattr(runner, "execute_many", fake)
+    code = report.build_report(
+        stances=["open_market"],
+        paths=[],
+        analyses=("05_stance_comparison",),
+        draws=50,
+        out=tmp_path / "rep",
+        quiet=True,
+        params_dir=params,
+    )
+    assert code == 0 and len(seen) == 2
+    assert all(dict(j.env) == {"H200CAST_PARAMS": str(params.resolve())} for j in seen)
+    # the manifest still names the checkout's commit, not the (git-less) folder's
+    manifest = json.loads((tmp_path / "rep" / "manifest.json").read_text())
+    assert manifest["git_commit"] == report.git_commit(settings.checkout())
+
+
+def test_a_kernel_gets_the_job_environment(tmp_path: Path) -> None:
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell("from h200cast import settings\nprint(settings.params_dir())")
+    ]
+    nbformat.write(nb, tmp_path / "probe.ipynb")
+    job = runner.Job(
+        tmp_path / "probe.ipynb",
+        tmp_path / "out.ipynb",
+        {},
+        env=(("H200CAST_PARAMS", str(tmp_path / "elsewhere")),),
+    )
+    before = os.environ.get("H200CAST_PARAMS")
+    (o,) = runner.execute_many([job], 1, progress=False)
+    assert o.ok, o.error
+    printed = nbformat.read(tmp_path / "out.ipynb", 4).cells[0].outputs[0]["text"].strip()
+    assert printed == str(tmp_path / "elsewhere")
+    assert os.environ.get("H200CAST_PARAMS") == before  # the caller's environment is restored
+
+
+def test_cached_pages_follow_the_data_and_the_libraries(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Notebook 04 plots data/history directly: an edited history file must not reuse a page.
+    data = tmp_path / "data"
+    shutil.copytree(settings.data_dir(), data)
+    monkeypatch.setenv("H200CAST_DATA", str(data))
+    first = report.source_digest()
+    assert report.source_digest() == first
+    share = data / "history" / "domestic_share.csv"
+    share.write_text(share.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    assert report.source_digest() != first
+
+
+def test_sigterm_mid_build_keeps_the_previous_report_and_leaves_nothing(
+    tmp_path: Path,
+) -> None:
+    # A real signal, not a monkeypatched exception: the build must unwind, stop its
+    # workers (and their kernels) before removing its temporary folder, and exit 130.
+    import signal
+    import sys
+    import time
+
+    out = tmp_path / "rep"
+    cmd = [sys.executable, "-m", "h200cast", "report", "--stances", "open_market", "--paths"]
+    cmd += ["--draws", "100", "--jobs", "2", "--quiet", "--out", str(out)]
+    assert main([*cmd[3:], "--analyses"]) == 0  # the previous report: one stance page
+    previous = (out / "index.html").read_text()
+    proc = subprocess.Popen(
+        [*cmd, "--force", "--analyses", "05_stance_comparison", "06_sensitivity"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not list(tmp_path.glob(".rep.tmp-*/analyses")) and time.monotonic() < deadline:
+        time.sleep(0.1)  # wait until notebooks are running in the temporary folder
+    assert proc.poll() is None, proc.communicate()
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err, err
+    assert (out / "index.html").read_text() == previous
+    time.sleep(0.5)  # anything still alive would write into the build folder now
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rep"]
+
+
+def test_a_folder_of_other_files_is_refused_before_any_work(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "notes.txt").write_text("keep me")
+    monkeypatch.setattr(report, "run", lambda *a, **k: pytest.fail("the model ran"))
+    assert main(["report", "--stances", "open_market", "--paths", "--out", str(out)]) == 2
+    assert "--out" in capsys.readouterr().err
+    assert [p.name for p in out.iterdir()] == ["notes.txt"]

@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from h200cast.errors import InputError
+from h200cast.results import scenarios
 from h200cast.results.result import Result
 from h200cast.results.result import run as _run
-from h200cast.results.scenarios import load_scenario
 from h200cast.scenario.ref import ScenarioRef
 from h200cast.scenario.schema import STANCES, Scenario
 
@@ -113,6 +113,31 @@ def run(
     )
 
 
+def load_scenario(
+    ref: ScenarioRef | None = None,
+    *,
+    stance: str | None = None,
+    path: str | None = None,
+    switching: str | None = None,
+    overrides: Mapping[str, Any] | Iterable[str] | None = None,
+    params_dir: Path | None = None,
+    as_of: dt.date | None = None,
+) -> Scenario:
+    """The validated scenario a run would use: base, stance (or path, or chain) and overrides merged.
+
+    Takes the same scenario arguments as :func:`run`; every cited evidence id is checked.
+    """
+    return scenarios.load_scenario(
+        ref,
+        stance=stance,
+        path=path,
+        switching=switching,
+        overrides=overrides_list(overrides),
+        params_dir=params_dir,
+        as_of=as_of,
+    )
+
+
 class SweepOutcome:
     """A finished sweep: where it was written, its manifest, and its Sobol indices and PRIM box."""
 
@@ -172,8 +197,8 @@ def what_if(
 ) -> pd.DataFrame:
     """The model over a grid of input values (every combination), on common draws.
 
-    Returns one row per grid point with the inputs and the P5/P50/P95 of every metric
-    (see :func:`h200cast.explore.sensitivity.grid`).
+    Returns one row per grid point and metric: the inputs, ``metric``, and its P5, P50,
+    P95 and mean (see :func:`h200cast.explore.sensitivity.grid`).
     """
     from h200cast.explore.sensitivity import grid
 

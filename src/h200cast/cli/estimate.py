@@ -12,7 +12,12 @@ from h200cast.errors import InputError
 
 
 def add(sub: Any) -> None:
-    """Register the command."""
+    """Register ``estimate`` and ``backtest``."""
+    _add_estimate(sub)
+    _add_backtest(sub)
+
+
+def _add_estimate(sub: Any) -> None:
     es_ = sub.add_parser(
         "estimate",
         help="refit the estimated parameters, print the fits and store them in params/estimates/",
@@ -46,8 +51,10 @@ def add(sub: Any) -> None:
         action="store_true",
         help="store the fits in params/estimates/ (the default; kept for older scripts)",
     )
-
     es_.set_defaults(func=cmd_estimate)
+
+
+def _add_backtest(sub: Any) -> None:
     bt = sub.add_parser(
         "backtest",
         help="refit estimates up to cutoffs, score the later observations, write backtest.csv",
@@ -71,7 +78,6 @@ def add(sub: Any) -> None:
         metavar="FILE",
         help="observations file (default data/observations/observations.csv)",
     )
-
     bt.set_defaults(func=cmd_backtest)
 
 

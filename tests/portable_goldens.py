@@ -235,7 +235,7 @@ def main() -> int:
         checks = [
             (
                 "test_outputs_match_the_committed_run, H200CAST_GOLDENS=committed:other",
-                [*pytest, "tests/test_notebooks.py", "-k", "committed_run"],
+                [*pytest, "tests/views/test_notebooks.py", "-k", "committed_run"],
                 {"H200CAST_GOLDENS": goldens},
             ),
             (

@@ -45,7 +45,7 @@ from h200cast.results.result import Result, run
 from h200cast.results.scenarios import load_scenario
 from h200cast.results.store import summary_csv
 from h200cast.scenario.load import available
-from h200cast.scenario.ref import ScenarioRef
+from h200cast.scenario.ref import RefKind, ScenarioRef
 from h200cast.scenario.schema import STANCES
 
 HEADLINE = (
@@ -104,11 +104,12 @@ class Page:
 
 def runs_requested(
     stances: Sequence[str] | None, paths: Sequence[str] | None, params_dir: Path
-) -> list[tuple[str, str]]:
+) -> list[tuple[RefKind, str]]:
     """(kind, name) of each run: all stances and paths unless some are named."""
     if stances is None and paths is None:
         stances, paths = list(STANCES), available(params_dir, "paths")
-    out = [("stance", s) for s in (stances or [])] + [("path", p) for p in (paths or [])]
+    out: list[tuple[RefKind, str]] = [("stance", s) for s in (stances or [])]
+    out += [("path", p) for p in (paths or [])]
     if not out:
         raise InputError(
             "nothing to run: name at least one stance or path", key="--stances/--paths"
@@ -142,7 +143,7 @@ def git_commit(root: Path) -> str | None:
 
 def plan_pages(
     results: Sequence[Result],
-    runs: Sequence[tuple[str, str]],
+    runs: Sequence[tuple[RefKind, str]],
     analyses: Sequence[str],
     draws: int,
     seed: int,
@@ -314,18 +315,11 @@ def build_report(
     """
     from tqdm import tqdm
 
-    from h200cast.views.tables import comparison_table
-
     started = time.perf_counter()
     params_dir = Path(params_dir) if params_dir else settings.params_dir()
     root = settings.params_dir().parent  # the checkout: its reports/ and its git commit
     todo = runs_requested(stances, paths, params_dir)
-    for kind, name in todo:  # fail early, naming the bad stance or path, before any work
-        load_scenario(**{kind: name}, params_dir=params_dir)
-    if analyses:  # and a bad notebook name
-        from h200cast.report.runner import notebook_paths
-
-        notebook_paths(list(analyses))
+    _check_requested(todo, analyses, params_dir)
     reports_dir = Path(reports_dir) if reports_dir else root / "reports"
     latest = reports_dir / "latest"
     target = Path(out) if out else reports_dir / f"report-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}"
@@ -351,6 +345,33 @@ def build_report(
     if not out:
         _point_latest(latest, target)
         _prune(reports_dir, keep=KEEP)
+    _print_summary(results, outcomes, target, draws, seed, time.perf_counter() - started)
+    return 1 if any(not o.ok for o in outcomes) else 0
+
+
+def _check_requested(
+    todo: Sequence[tuple[RefKind, str]], analyses: Sequence[str], params_dir: Path
+) -> None:
+    """Fail early, naming the bad stance, path or notebook, before any work."""
+    for kind, name in todo:
+        load_scenario(ScenarioRef(kind, name), params_dir=params_dir)
+    if analyses:
+        from h200cast.report.runner import notebook_paths
+
+        notebook_paths(list(analyses))
+
+
+def _print_summary(
+    results: Sequence[Result],
+    outcomes: Sequence[PageOutcome],
+    target: Path,
+    draws: int,
+    seed: int,
+    seconds: float,
+) -> None:
+    """The comparison table, what was written, and every page that failed (on stderr)."""
+    from h200cast.views.tables import comparison_table
+
     failed = [o for o in outcomes if not o.ok]
     print(
         f"h200cast {__version__}: {len(results)} runs, {draws} draws each, seed {seed}; P50 [P5-P95]"
@@ -359,11 +380,10 @@ def build_report(
     cached = sum(o.cached for o in outcomes)
     print(
         f"\nwrote {target}/index.html ({len(outcomes)} pages, {cached} reused, {len(failed)} failed) "
-        f"in {time.perf_counter() - started:.1f} s"
+        f"in {seconds:.1f} s"
     )
     for o in failed:
         print(f"FAILED {o.page.kind} {o.page.name}: {o.error}", file=sys.stderr)
-    return 1 if failed else 0
 
 
 KEEP = 5
@@ -389,7 +409,7 @@ def _point_latest(latest: Path, target: Path) -> None:
 
 def _manifest(
     results: Sequence[Result],
-    todo: Sequence[tuple[str, str]],
+    todo: Sequence[tuple[RefKind, str]],
     outcomes: Sequence[PageOutcome],
     draws: int,
     seed: int,

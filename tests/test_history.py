@@ -90,9 +90,10 @@ def test_revenue_values_equal_the_cited_facts(ev, revenue):
         else:  # a range (L025, one quarter's): the row is its midpoint, and says so
             assert row.revenue_usd == (fact.low + fact.high) / 2, row
             assert "midpoint" in row.note.lower(), row
-    # the range is one quarter's (its date's), not split over two quarters
+    # the range is one quarter's (its period's), not split over two quarters
     (l025,) = [r for r in revenue if r.evidence == ("L025",)]
-    assert l025.period_end == ev.facts["L025"].date
+    assert l025.fiscal_quarter == ev.facts["L025"].period == "FY2025Q4"
+    assert l025.period_end + history.REPORTING_LAG == ev.facts["L025"].published
 
 
 def test_share_values_equal_the_cited_facts(ev, shares):

@@ -163,9 +163,9 @@ def test_every_fact_has_a_publication_date_distinct_from_its_period(ev):
         elif f.kind == "estimate":
             assert f.published >= start, f.id
     # a quarter's revenue is known when it is published, not when the quarter ends
-    l123 = ev.facts["L123"]
-    assert (l123.period, l123.published.isoformat()) == ("FY2026Q3", "2025-11-19")
-    assert evidence.period_bounds("FY2026Q3")[1].isoformat() == "2025-10-31"
+    l257 = ev.facts["L257"]
+    assert (l257.period, l257.published.isoformat(), l257.value) == ("FY2026Q4", "2026-02-25", 0)
+    assert evidence.period_bounds("FY2026Q4")[1].isoformat() == "2026-01-31"
     # events keep their day in `period`, apart from the day they became public
     assert (ev.facts["S001"].period, ev.facts["S001"].published.isoformat()) == (
         "2026-01-12",
@@ -187,6 +187,25 @@ def test_aggregator_revenue_is_published_four_weeks_after_its_quarter(ev):
         assert "quarter end + 28 days" in f.note, f.id
     # the 28 days count from the real quarter end the ledger gave (a Sunday), e.g. 2 May 2021
     assert ev.facts["L001"].published.isoformat() == "2021-05-30"
+
+
+def test_evidence_through_april_2026_is_present_with_sources(ev):
+    new = [f"L{i}" for i in range(247, 292)]
+    assert set(new) <= set(ev.facts) and len(ev.facts) == 300 and len(ev.sources) == 167
+    for fid in new:
+        f = ev.facts[fid]
+        assert dt.date(2026, 2, 1) <= f.published <= dt.date(2026, 4, 30), fid
+        src = ev.source_of(fid)
+        assert src.url.startswith("https://") and src.title, fid
+        assert src.date <= f.published, fid
+        assert len(f.note) > 40, fid
+    assert ev.facts["L250"].value == 0 and ev.facts["L250"].published == dt.date(2026, 2, 24)
+    assert ev.facts["L265"].quantity == "nvidia_halts_china_h200_production"
+    assert ev.facts["L265"].published == dt.date(2026, 3, 5)
+    assert (ev.facts["L276"].value, ev.facts["L276"].period) == (41, "2025")
+    assert ev.source_of("L250").url.startswith("https://indianexpress.com/")
+    # one source page, several facts
+    assert {ev.facts[i].source_id for i in ("L251", "L253", "L254", "L255")} == {"src-149"}
 
 
 @pytest.mark.parametrize(

@@ -76,7 +76,13 @@ def test_cli_evidence_check(capsys):
     out, err = capsys.readouterr()
     assert err == ""
     ev = load(DATA)
-    assert out.strip() == f"ok  {len(ev.facts)} facts, {len(ev.sources)} sources"
+    from h200cast.backtest import load_observations, load_states
+
+    assert out.strip() == (
+        f"ok  {len(ev.facts)} facts, {len(ev.sources)} sources; "
+        f"{len(load_observations())} observations, {len(load_states())} states"
+    )
+    assert out.startswith("ok  300 facts, 167 sources; ")
 
 
 def test_cli_evidence_show_l191(ev, capsys):

@@ -189,7 +189,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     ev = sub.add_parser("evidence", help="check the evidence files or show facts")
     esub = ev.add_subparsers(dest="evidence_command", required=True)
-    esub.add_parser("check", help="validate data/evidence/facts.csv and sources.csv")
+    esub.add_parser(
+        "check", help="validate data/evidence/ and the observations in data/observations/"
+    )
     es = esub.add_parser("show", help="print facts with their sources")
     es.add_argument("ids", nargs="+", metavar="ID")
 
@@ -469,10 +471,15 @@ def _cmd_params_schema(args: argparse.Namespace) -> int:
 
 
 def _cmd_evidence_check(args: argparse.Namespace) -> int:
+    from h200cast.backtest import load_observations, load_states
     from h200cast.evidence import load
 
     ev = load()
-    print(f"ok  {len(ev.facts)} facts, {len(ev.sources)} sources")
+    observed, states = load_observations(), load_states()  # they cite the evidence
+    print(
+        f"ok  {len(ev.facts)} facts, {len(ev.sources)} sources; "
+        f"{len(observed)} observations, {len(states)} states"
+    )
     return 0
 
 
@@ -492,7 +499,8 @@ def _cmd_evidence_show(args: argparse.Namespace) -> int:
             if f.value is not None
             else (f"{f.low:g}-{f.high:g}" if f.low is not None and f.high is not None else "-")
         )
-        print(f"{f.id}  {f.date}  {f.topic}/{f.quantity} = {num} {f.unit}  ({f.kind})")
+        period = f" (period {f.period})" if f.period else ""
+        print(f"{f.id}  {f.published}{period}  {f.topic}/{f.quantity} = {num} {f.unit}  ({f.kind})")
         print(f"      {f.note}")
         print(f"      source {s.source_id}: {s.publisher}, {s.title} <{s.url}>")
     return 0

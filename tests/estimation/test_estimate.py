@@ -375,13 +375,15 @@ def test_observations_are_scored_against_a_saved_run(tmp_path: Path) -> None:
     t = pq.read_table(tmp_path / "f" / "paths.parquet").to_pandas()
     feb_apr = t[t.month.isin(["2026-02", "2026-03", "2026-04"])].groupby("draw").shipments.sum()
     median = float(feb_apr.median())
-    obs = tmp_path / "obs.csv"
-    obs.write_text(
-        "observed_on,variable,period_start,period_end,value,unit,evidence,note\n"
-        f"2026-05-30,shipments,2026-02,2026-04,{median},units,L001,at the median\n"
-        f"2026-05-30,shipments,2026-02,2026-04,{feb_apr.max() * 3},units,L001,far above\n"
+    header = "observed_on,variable,period_start,period_end,value,unit,evidence,note\n"
+    # two files: in one file, two values for the same months would contradict each other
+    obs, far = tmp_path / "obs.csv", tmp_path / "far.csv"
+    obs.write_text(f"{header}2026-05-30,shipments,2026-02,2026-04,{median},units,L001,median\n")
+    far.write_text(
+        f"{header}2026-05-30,shipments,2026-02,2026-04,{feb_apr.max() * 3},units,L001,far above\n"
     )
-    scores = scoring.score_observations(tmp_path / "f", scoring.load_observations(obs))
+    rows = scoring.load_observations(obs) + scoring.load_observations(far)
+    scores = scoring.score_observations(tmp_path / "f", rows)
     assert [s.in50 for s in scores] == [True, False] and [s.in90 for s in scores] == [True, False]
     assert scores[0].p50 == pytest.approx(median)
     bad = tmp_path / "bad.csv"
@@ -472,7 +474,10 @@ def test_observations_partly_outside_the_forecast_are_refused(tmp_path: Path) ->
 
 
 def test_committed_observations_file_loads() -> None:
-    assert scoring.load_observations() == []
+    rows = scoring.load_observations()
+    assert rows and all(r.evidence for r in rows)
+    # none was known by the time the stored forecasts' evidence ends
+    assert min(r.observed_on for r in rows) > dt.date(2026, 1, 31)
 
 
 def test_stored_prediction_matches_statsmodels() -> None:

@@ -9,6 +9,7 @@ source). Broken copies written to a scratch folder must each raise an
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import re
 from pathlib import Path
 
@@ -18,6 +19,7 @@ import yaml
 from h200cast import settings
 from h200cast.cli import main
 from h200cast.errors import InputError
+from h200cast.estimation import evidence
 from h200cast.estimation.evidence import FACT_COLUMNS, SOURCE_COLUMNS, load, well_formed_url
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -75,7 +77,13 @@ def test_cli_evidence_check(capsys):
     out, err = capsys.readouterr()
     assert err == ""
     ev = load(DATA)
-    assert out.strip() == f"ok  {len(ev.facts)} facts, {len(ev.sources)} sources"
+    from h200cast.results.scoring import load_observations, load_states
+
+    assert out.strip() == (
+        f"ok  {len(ev.facts)} facts, {len(ev.sources)} sources; "
+        f"{len(load_observations())} observations, {len(load_states())} states"
+    )
+    assert out.startswith("ok  300 facts, 167 sources; ")
 
 
 def test_cli_evidence_show_l191(ev, capsys):
@@ -150,14 +158,112 @@ def test_opencapital_revenue_rows_say_aggregator(ev):
     assert not lacking, f"OpenCapital revenue rows without 'aggregator' in the note: {lacking}"
 
 
+def test_every_fact_has_a_publication_date_distinct_from_its_period(ev):
+    rows = _csv_rows(DATA / "evidence" / "facts.csv")
+    assert all(re.fullmatch(r"\d{4}-\d{2}-\d{2}", r["published"]) for r in rows)
+    with_period = [f for f in ev.facts.values() if f.period]
+    assert len(with_period) > 100
+    for f in with_period:
+        start, end = evidence.period_bounds(f.period)
+        if f.kind == "reported":
+            assert f.published >= end, f.id
+        elif f.kind == "estimate":
+            assert f.published >= start, f.id
+    # a quarter's revenue is known when it is published, not when the quarter ends
+    l257 = ev.facts["L257"]
+    assert (l257.period, l257.published.isoformat(), l257.value) == ("FY2026Q4", "2026-02-25", 0)
+    assert evidence.period_bounds("FY2026Q4")[1].isoformat() == "2026-01-31"
+    # events keep their day in `period`, apart from the day they became public
+    assert (ev.facts["S001"].period, ev.facts["S001"].published.isoformat()) == (
+        "2026-01-12",
+        "2026-01-15",
+    )
+    assert ev.facts["L191"].date == ev.facts["L191"].published  # `date` is the publication date
+
+
+def test_aggregator_revenue_is_published_four_weeks_after_its_quarter(ev):
+    rows = [
+        f
+        for f in ev.facts.values()
+        if f.quantity.startswith("nvidia_china_hk_revenue")
+        and f.source_id in ("src-001", "src-007")
+    ]
+    assert len(rows) == 19
+    for f in rows:
+        assert re.fullmatch(r"FY20\d\dQ[1-4]", f.period), f.id
+        assert "quarter end + 28 days" in f.note, f.id
+    # the 28 days count from the real quarter end the ledger gave (a Sunday), e.g. 2 May 2021
+    assert ev.facts["L001"].published.isoformat() == "2021-05-30"
+
+
+def test_evidence_through_april_2026_is_present_with_sources(ev):
+    new = [f"L{i}" for i in range(247, 292)]
+    assert set(new) <= set(ev.facts) and len(ev.facts) == 300 and len(ev.sources) == 167
+    for fid in new:
+        f = ev.facts[fid]
+        assert dt.date(2026, 2, 1) <= f.published <= dt.date(2026, 4, 30), fid
+        src = ev.source_of(fid)
+        assert src.url.startswith("https://") and src.title, fid
+        assert src.date <= f.published, fid
+        assert len(f.note) > 40, fid
+    assert ev.facts["L250"].value == 0 and ev.facts["L250"].published == dt.date(2026, 2, 24)
+    assert ev.facts["L265"].quantity == "nvidia_halts_china_h200_production"
+    assert ev.facts["L265"].published == dt.date(2026, 3, 5)
+    assert (ev.facts["L276"].value, ev.facts["L276"].period) == (41, "2025")
+    assert ev.source_of("L250").url.startswith("https://indianexpress.com/")
+    # one source page, several facts
+    assert {ev.facts[i].source_id for i in ("L251", "L253", "L254", "L255")} == {"src-149"}
+
+
+@pytest.mark.parametrize(
+    ("period", "first", "last"),
+    [
+        ("2025", "2025-01-01", "2025-12-31"),
+        ("2025H2", "2025-07-01", "2025-12-31"),
+        ("2024Q1", "2024-01-01", "2024-03-31"),
+        ("2024-02", "2024-02-01", "2024-02-29"),
+        ("2026-04-24", "2026-04-24", "2026-04-24"),
+        ("FY2026", "2025-02-01", "2026-01-31"),
+        ("FY2022Q1", "2021-02-01", "2021-04-30"),
+        ("FY2026Q4", "2025-11-01", "2026-01-31"),
+        ("FY2025Q1..FY2025Q3", "2024-02-01", "2024-10-31"),
+        ("2025-01..2025-09", "2025-01-01", "2025-09-30"),
+    ],
+)
+def test_period_bounds(period, first, last):
+    assert evidence.period_bounds(period) == (
+        dt.date.fromisoformat(first),
+        dt.date.fromisoformat(last),
+    )
+
+
+@pytest.mark.parametrize(
+    "period", ["", "2025H3", "2025Q5", "2025-13", "FY26Q4", "2026..2025", "2025-02-30"]
+)
+def test_period_bounds_refuses(period):
+    assert evidence.period_bounds(period) is None
+
+
+def test_forecasts_and_estimates_may_precede_the_end_of_their_period(tmp_path):
+    forecast = "L004,2025-10-20,FY2026Q4,demand,guidance_usd,0,,,USD,forecast,src-002,guidance"
+    estimate = "L005,2025-12-01,2025,market,market_usd,37,,,USD,estimate,src-002,under way"
+    write(tmp_path, sources=GOOD_SOURCES, facts=[*GOOD_FACTS, FACT3, forecast, estimate])
+    ev = load(tmp_path)
+    assert ev.facts["L004"].published < evidence.period_bounds("FY2026Q4")[1]
+    assert ev.facts["L005"].published < evidence.period_bounds("2025")[1]
+    assert ev.facts["L003"].period == "FY2026Q4"
+
+
 # --- broken copies ---------------------------------------------------------------------------
 
 SOURCES_HEADER = ",".join(SOURCE_COLUMNS)
 FACTS_HEADER = ",".join(FACT_COLUMNS)
 SRC1 = "src-001,https://example.com/a,A title,Example,2026-01-02"
 SRC2 = "src-002,https://example.org/b,Another title,Example,2026-01-03"
-FACT1 = "L001,2026-01-02,price,h200_unit_price_usd,27000,,,USD/chip,reported,src-001,a note"
-FACT2 = "L002,2026-01-03,supply,h200_inventory_units,,600000,700000,units,estimate,src-002,note"
+FACT1 = "L001,2026-01-02,,price,h200_unit_price_usd,27000,,,USD/chip,reported,src-001,a note"
+FACT2 = "L002,2026-01-03,,supply,h200_inventory_units,,600000,700000,units,estimate,src-002,note"
+# a quarter's revenue, published after the quarter ends
+FACT3 = "L003,2026-02-25,FY2026Q4,history,revenue_usd,0,,,USD,reported,src-001,a quarter"
 
 
 def write(tmp: Path, *, sources: list[str] | None = None, facts: list[str] | None = None) -> Path:
@@ -201,8 +307,48 @@ FACT_CASES = {
     ),
     "non_iso_date": (
         [FACTS_HEADER, FACT1, FACT2.replace("2026-01-03", "03/01/2026")],
-        "line 3 (L002).date",
+        "line 3 (L002).published",
+        "expected a publication date YYYY-MM-DD",
+    ),
+    "no_publication_date": (
+        [FACTS_HEADER, FACT1, FACT2.replace("2026-01-03", "")],
+        "line 3 (L002).published",
+        "expected a publication date YYYY-MM-DD: every fact needs the day it became public",
+    ),
+    "impossible_publication_date": (
+        [FACTS_HEADER, FACT1, FACT2.replace("2026-01-03", "2026-02-30")],
+        "line 3 (L002).published",
         "expected an ISO date",
+    ),
+    "short_publication_date": (
+        [FACTS_HEADER, FACT1, FACT2.replace("2026-01-03", "2026-1-3")],
+        "line 3 (L002).published",
+        "expected a publication date YYYY-MM-DD",
+    ),
+    "bad_period": (
+        [FACTS_HEADER, FACT1, FACT3.replace("FY2026Q4", "Q4 FY26")],
+        "line 3 (L003).period",
+        "expected a period: YYYY,",
+    ),
+    "period_backwards": (
+        [FACTS_HEADER, FACT1, FACT3.replace("FY2026Q4", "2026-03..2026-01")],
+        "line 3 (L003).period",
+        "expected a period",
+    ),
+    "reported_before_its_period_ends": (
+        [FACTS_HEADER, FACT1, FACT3.replace("2026-02-25", "2026-01-25")],
+        "line 3 (L003).published",
+        "expected a publication date on or after the end of the period FY2026Q4 (2026-01-31)",
+    ),
+    "estimate_before_its_period_begins": (
+        [FACTS_HEADER, FACT1, FACT2.replace(",2026-01-03,,", ",2026-01-03,2027,")],
+        "line 3 (L002).published",
+        "expected a publication date on or after the start of the period 2027 (2027-01-01)",
+    ),
+    "too_few_cells": (
+        [FACTS_HEADER, FACT1, FACT2.rsplit(",", 2)[0]],
+        "line 3",
+        "expected 12 cells, got 10",
     ),
     "non_number_value": (
         [FACTS_HEADER, FACT1.replace(",27000,", ",27k,"), FACT2],
@@ -331,6 +477,32 @@ def test_missing_file(missing, tmp_path):
     )
     e = _raises(tmp_path, missing)
     assert e.message == "file not found"
+
+
+def test_cli_evidence_check_without_a_publication_date(tmp_path, monkeypatch, capsys):
+    """A fact without a publication date: exit 2, one line, nothing on stdout."""
+    write(
+        tmp_path, sources=GOOD_SOURCES, facts=[FACTS_HEADER, FACT1, FACT3.replace("2026-02-25", "")]
+    )
+    monkeypatch.setenv("H200CAST_DATA", str(tmp_path))
+    assert main(["evidence", "check"]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == (
+        f"h200cast: error: {tmp_path / 'evidence' / 'facts.csv'}: line 3 (L003).published: "
+        "got '': expected a publication date YYYY-MM-DD: every fact needs the day it became public\n"
+    )
+
+
+def test_cli_evidence_check_on_a_malformed_publication_date(tmp_path, monkeypatch, capsys):
+    bad = FACT3.replace("2026-02-25", "25 Feb 2026")
+    write(tmp_path, sources=GOOD_SOURCES, facts=[FACTS_HEADER, FACT1, bad])
+    monkeypatch.setenv("H200CAST_DATA", str(tmp_path))
+    assert main(["evidence", "check"]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith(f"h200cast: error: {tmp_path / 'evidence' / 'facts.csv'}: line 3 (L003)")
+    assert "published: got '25 Feb 2026': expected a publication date YYYY-MM-DD" in err
 
 
 def test_cli_evidence_check_on_broken_copy(tmp_path, monkeypatch, capsys):

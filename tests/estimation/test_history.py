@@ -90,9 +90,10 @@ def test_revenue_values_equal_the_cited_facts(ev, revenue):
         else:  # a range (L025, one quarter's): the row is its midpoint, and says so
             assert row.revenue_usd == (fact.low + fact.high) / 2, row
             assert "midpoint" in row.note.lower(), row
-    # the range is one quarter's (its date's), not split over two quarters
+    # the range is one quarter's (its period's), not split over two quarters
     (l025,) = [r for r in revenue if r.evidence == ("L025",)]
-    assert l025.period_end == ev.facts["L025"].date
+    assert l025.fiscal_quarter == ev.facts["L025"].period == "FY2025Q4"
+    assert l025.period_end + history.REPORTING_LAG == ev.facts["L025"].published
 
 
 def test_share_values_equal_the_cited_facts(ev, shares):
@@ -330,6 +331,11 @@ _BAD_OBS = {
         "variable",
         "'shipmints'",
     ),
+    "observed before its evidence was published": (
+        "2026-02-10,shipments,2026-01,2026-01,0,units,L250 L251,x",
+        "observed_on",
+        "'2026-02-10'",
+    ),
 }
 
 
@@ -372,3 +378,169 @@ def test_good_observations_load(tmp_path):
         ("L011", "L033"),
         4,
     )
+
+
+def test_committed_observations_cite_evidence_published_by_then(ev):
+    from h200cast.results import scoring
+
+    rows = scoring.load_observations()
+    assert len(rows) == _data_lines_in(DATA / "observations" / "observations.csv") >= 5
+    for ob in rows:
+        assert ob.observed_on >= min(ev.facts[i].published for i in ob.evidence), ob
+    jan = {ob.variable: ob for ob in rows if (ob.period_start, ob.period_end) == ("2026-01",) * 2}
+    assert jan["shipments"].value == 0 and jan["revenue_usd"].value == 0
+    assert jan["shipments"].observed_on == dt.date(2026, 2, 6)  # L249, the earliest report
+    assert "L257" in jan["revenue_usd"].evidence  # Nvidia's zero H200 revenue for the quarter
+    shares = [ob for ob in rows if ob.variable == "domestic_share"]
+    assert [(ob.period_start, ob.value) for ob in shares] == [("2025-01", 0.41)]
+
+
+def _data_lines_in(path: Path) -> int:
+    return sum(1 for line in path.read_text(encoding="utf-8").splitlines()[1:] if line.strip())
+
+
+def test_contradicting_observations_are_refused(tmp_path, capsys):
+    from h200cast.cli import main
+    from h200cast.results import scoring
+
+    path = tmp_path / "observations.csv"
+    other = "2026-06-01,shipments,2026-02,2026-04,2000,units,L011,another source"
+    path.write_text(f"{OBS_HEADER}\n{GOOD_OBS}\n{other}\n", encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        scoring.load_observations(path)
+    assert str(err.value) == (
+        f"{path}: line 3, column value: got '2000': contradicts line 2 "
+        "(shipments 2026-02..2026-04 = 1000, evidence L001): two observations of the same "
+        "variable and months must give the same value"
+    )
+    out = tmp_path / "bt"
+    rc = main(
+        ["backtest", "--forecast", str(tmp_path), "--observations", str(path), "--out", str(out)]
+    )
+    assert rc == 2 and not out.exists()
+    assert capsys.readouterr().err == f"h200cast: error: {err.value}\n"
+
+
+def test_agreeing_or_overlapping_observations_are_not_contradictions(tmp_path):
+    from h200cast.results import scoring
+
+    path = tmp_path / "observations.csv"
+    rows = [
+        GOOD_OBS,
+        "2026-06-01,shipments,2026-02,2026-04,1000.0,units,L011,same outcome from another source",
+        "2026-06-01,shipments,2026-02,2026-02,0,units,L011,one month of the three",
+        "2026-06-01,shipments,2026-01,2026-03,5000,units,L011,overlapping months",
+        "2026-06-01,inventory,2026-02,2026-04,2000,units,L011,another variable",
+    ]
+    path.write_text(OBS_HEADER + "\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    assert len(scoring.load_observations(path)) == 5
+
+
+# --- data/observations/states.csv -------------------------------------------------------------
+
+STATE_HEADER = "observed_on,subject,month,state,basis,evidence,note"
+GOOD_STATE = "2026-03-31,china_production,2026-03,halted,reported,L265,stopped"
+
+
+def test_committed_states_load():
+    from h200cast.results import scoring
+    from h200cast.scenario.schema import STANCES
+
+    rows = scoring.load_states()
+    assert len(rows) == _data_lines_in(DATA / "observations" / "states.csv")
+    by = {(r.subject, r.month): r for r in rows}
+    months = ["2026-01", "2026-02", "2026-03", "2026-04"]
+    for subject in ("beijing_stance", "us_licences", "china_production"):
+        assert [m for s, m in by if s == subject] == months  # every month, once
+    assert all(by["beijing_stance", m].state in STANCES for m in months)
+    assert by["beijing_stance", "2026-01"].state == "selective_approval"
+    assert by["beijing_stance", "2026-01"].basis == "reported"
+    assert by["us_licences", "2026-01"].state == "none"
+    assert by["us_licences", "2026-02"].state == "small_quantities"
+    assert [by["china_production", m].state for m in months] == [
+        "running",
+        "running",
+        "halted",
+        "halted",
+    ]
+    assert "L265" in by["china_production", "2026-03"].evidence
+
+
+_BAD_STATES = {
+    "unknown subject": ("2026-03-31,nvidia_mood,2026-03,halted,reported,L265,x", "subject"),
+    "state of another subject": (
+        "2026-03-31,beijing_stance,2026-03,halted,reported,L265,x",
+        "state",
+    ),
+    "unknown basis": ("2026-04-30,china_production,2026-04,halted,assumed,L265,x", "basis"),
+    "observed before the month ends": (
+        "2026-04-29,china_production,2026-04,halted,carried,L265,x",
+        "observed_on",
+    ),
+    "observed before its evidence": (
+        "2026-02-28,china_production,2026-02,running,carried,L265,x",
+        "observed_on",
+    ),
+    "reported from older facts only": (
+        "2026-04-30,china_production,2026-04,halted,reported,L265,x",
+        "basis",
+    ),
+    "unknown evidence": ("2026-04-30,china_production,2026-04,halted,carried,L999,x", "evidence"),
+    "not a month": ("2026-04-30,china_production,2026-4,halted,carried,L265,x", "month"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_BAD_STATES))
+def test_bad_states_name_file_line_and_column(tmp_path, case):
+    from h200cast.results import scoring
+
+    row, column = _BAD_STATES[case]
+    path = tmp_path / "states.csv"
+    path.write_text(f"{STATE_HEADER}\n{GOOD_STATE}\n{row}\n", encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        scoring.load_states(path)
+    assert str(err.value).startswith(f"{path}: line 3, column {column}: got ")
+    assert ": expected" in str(err.value) and "\n" not in str(err.value)
+
+
+def _data_copy(tmp_path: Path) -> Path:
+    data = tmp_path / "data"
+    shutil.copytree(DATA / "evidence", data / "evidence")
+    shutil.copytree(DATA / "observations", data / "observations")
+    return data
+
+
+def test_contradicting_states_fail_evidence_check(tmp_path, monkeypatch, capsys):
+    from h200cast.cli import main
+
+    data = _data_copy(tmp_path)
+    states = data / "observations" / "states.csv"
+    lines = states.read_text(encoding="utf-8").splitlines()
+    line = 1 + next(i for i, t in enumerate(lines) if ",beijing_stance,2026-03," in t)
+    lines.append("2026-04-30,beijing_stance,2026-03,customs_ban,carried,L233,a second reading")
+    states.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    monkeypatch.setenv("H200CAST_DATA", str(data))
+    assert main(["evidence", "check"]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == (
+        f"h200cast: error: {states}: line {len(lines)}, column state: got 'customs_ban': "
+        f"contradicts line {line} (beijing_stance 2026-03 = selective_approval, evidence "
+        "L233 L241 L264): two observations of the same subject and month must give the same "
+        "state\n"
+    )
+
+
+def test_contradicting_observations_fail_evidence_check(tmp_path, monkeypatch, capsys):
+    from h200cast.cli import main
+
+    data = _data_copy(tmp_path)
+    obs = data / "observations" / "observations.csv"
+    text = obs.read_text(encoding="utf-8")
+    obs.write_text(text + "2026-03-05,shipments,2026-01,2026-01,5000,units,L264,x\n")
+    monkeypatch.setenv("H200CAST_DATA", str(data))
+    assert main(["evidence", "check"]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith(f"h200cast: error: {obs}: line 7, column value: got '5000': ")
+    assert "contradicts line 2 (shipments 2026-01..2026-01 = 0, evidence L249 L250" in err

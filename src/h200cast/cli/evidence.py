@@ -12,9 +12,9 @@ def add(sub: Any) -> None:
     """Register ``evidence`` and its subcommands."""
     ev = sub.add_parser("evidence", help="check the evidence files or show facts")
     esub = ev.add_subparsers(dest="evidence_command", required=True)
-    esub.add_parser("check", help="validate data/evidence/facts.csv and sources.csv").set_defaults(
-        func=cmd_check
-    )
+    esub.add_parser(
+        "check", help="validate data/evidence/ and the observations in data/observations/"
+    ).set_defaults(func=cmd_check)
     es = esub.add_parser("show", help="print facts with their sources")
     es.add_argument("ids", nargs="+", metavar="ID")
     es.set_defaults(func=cmd_show)
@@ -23,9 +23,14 @@ def add(sub: Any) -> None:
 def cmd_check(args: argparse.Namespace) -> int:
     """Validate both evidence files."""
     from h200cast.estimation.evidence import load
+    from h200cast.results.scoring import load_observations, load_states
 
     ev = load()
-    print(f"ok  {len(ev.facts)} facts, {len(ev.sources)} sources")
+    observed, states = load_observations(), load_states()  # they cite the evidence
+    print(
+        f"ok  {len(ev.facts)} facts, {len(ev.sources)} sources; "
+        f"{len(observed)} observations, {len(states)} states"
+    )
     return 0
 
 
@@ -46,7 +51,8 @@ def cmd_show(args: argparse.Namespace) -> int:
             if f.value is not None
             else (f"{f.low:g}-{f.high:g}" if f.low is not None and f.high is not None else "-")
         )
-        print(f"{f.id}  {f.date}  {f.topic}/{f.quantity} = {num} {f.unit}  ({f.kind})")
+        period = f" (period {f.period})" if f.period else ""
+        print(f"{f.id}  {f.published}{period}  {f.topic}/{f.quantity} = {num} {f.unit}  ({f.kind})")
         print(f"      {f.note}")
         print(f"      source {s.source_id}: {s.publisher}, {s.title} <{s.url}>")
     return 0

@@ -148,10 +148,8 @@ def backtest_demand_growth(
     then would: a later control shows up as a miss.
     """
     rows = list(history.load_revenue() if rows is None else rows)
-    from h200cast.estimation.evidence import cached
-
-    # score only quarters that had been reported by the latest evidence (as the fit uses)
-    everything = estimate.revenue_series(rows, max(f.date for f in cached().facts.values()))
+    # score only quarters reported by the history files' vintage (as the fit uses)
+    everything = estimate.revenue_series(rows, history.VINTAGE)
     out, skipped = [], []
     for cut in cutoffs:
         train = [r for r in rows if r.period_end <= cut]

@@ -349,14 +349,12 @@ def fit_demand_growth(
         Revenue rows (default: ``data/history/nvidia_china_revenue.csv``).
     as_of
         Use only quarters reported on or before this date; by default, those reported by
-        the date of the latest evidence.
+        the history files' vintage (``history.VINTAGE``), the day their evidence ends.
     """
     import statsmodels.api as sm
 
-    from h200cast.estimation.evidence import cached
-
     rows = list(history.load_revenue() if rows is None else rows)
-    known_by = as_of or max(f.date for f in cached().facts.values())
+    known_by = as_of or history.VINTAGE
     series = revenue_series(rows, known_by)
     after = {
         ev.name: sum((r.period_end - ev.date).days > STEP_AFTER_DAYS for r in series)

@@ -4,6 +4,12 @@
 estimate or someone's forecast) and ``data/evidence/sources.csv`` the page each came
 from. Both are loaded with the standard ``csv`` module and checked: unique ids, ISO
 dates, numbers where numbers belong, every source defined, every URL well formed.
+
+Every fact has a ``published`` date, the day it became public, which is what an
+"as of" cut filters on. A fact about a span of time (a quarter's revenue, a year's
+shipments, the day of an event) names it in ``period``; a reported figure cannot be
+published before its period ends, an estimate not before it begins, and a forecast
+any time (see :func:`period_bounds` for the forms).
 """
 
 from __future__ import annotations
@@ -21,7 +27,8 @@ from h200cast.errors import InputError
 
 FACT_COLUMNS = (
     "id",
-    "date",
+    "published",
+    "period",
     "topic",
     "quantity",
     "value",
@@ -49,6 +56,11 @@ KINDS = {"reported", "estimate", "forecast"}
 _FACT_ID = re.compile(r"^[LS]\d{3}$")
 _SOURCE_ID = re.compile(r"^src-\d{3}$")
 _SEED_URN = re.compile(r"^urn:h200cast:seed:[0-9a-z_]+$")
+_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+PERIOD_FORMS = (
+    "YYYY, YYYYH1-2, YYYYQ1-4, YYYY-MM, YYYY-MM-DD, Nvidia's FYYYYY or FYYYYYQ1-4, "
+    "or FIRST..LAST of these"
+)
 
 
 @dataclass(frozen=True)
@@ -56,7 +68,8 @@ class Fact:
     """One figure from one source."""
 
     id: str
-    date: dt.date
+    published: dt.date
+    period: str  # the span the figure describes ("" when it is about the day it was published)
     topic: str
     quantity: str
     value: float | None
@@ -66,6 +79,11 @@ class Fact:
     kind: str
     source_id: str
     note: str
+
+    @property
+    def date(self) -> dt.date:
+        """The publication date (``published``): what an as-of cut may know."""
+        return self.published
 
 
 @dataclass(frozen=True)
@@ -91,7 +109,17 @@ def _rows(path: Path, columns: tuple[str, ...]) -> list[tuple[int, dict[str, str
                     key="header",
                     value=",".join(header),
                 )
-            return [(i, row) for i, row in enumerate(reader, start=2)]
+            out = []
+            for i, row in enumerate(reader, start=2):
+                extra = row.pop(None, None) or []  # type: ignore[call-overload]
+                missing = sum(v is None for v in row.values())
+                if extra or missing:
+                    got = len(columns) + len(extra) - missing
+                    raise InputError(
+                        f"expected {len(columns)} cells, got {got}", file=path, key=f"line {i}"
+                    )
+                out.append((i, row))
+            return out
     except FileNotFoundError:
         raise InputError("file not found", file=path) from None
 
@@ -103,6 +131,52 @@ def _date(text: str, path: Path, where: str) -> dt.date:
         raise InputError(
             "expected an ISO date YYYY-MM-DD", file=path, key=where, value=text
         ) from None
+
+
+def _last_day(year: int, month: int) -> dt.date:
+    return dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)
+
+
+def _one_period(text: str) -> tuple[dt.date, dt.date] | None:
+    if m := re.fullmatch(r"(\d{4})", text):
+        y = int(m[1])
+        return dt.date(y, 1, 1), dt.date(y, 12, 31)
+    if m := re.fullmatch(r"(\d{4})H([12])", text):
+        y, h = int(m[1]), int(m[2])
+        return dt.date(y, 6 * h - 5, 1), _last_day(y, 6 * h)
+    if m := re.fullmatch(r"(\d{4})Q([1-4])", text):
+        y, q = int(m[1]), int(m[2])
+        return dt.date(y, 3 * q - 2, 1), _last_day(y, 3 * q)
+    if m := re.fullmatch(r"(\d{4})-(0[1-9]|1[0-2])", text):
+        y, mo = int(m[1]), int(m[2])
+        return dt.date(y, mo, 1), _last_day(y, mo)
+    if _DAY.match(text):
+        try:
+            day = dt.date.fromisoformat(text)
+        except ValueError:
+            return None
+        return day, day
+    # Nvidia's fiscal year FYyyyy runs from February of yyyy-1 to January of yyyy; its
+    # quarters end on a Sunday within a week of the end of April, July, October, January.
+    if m := re.fullmatch(r"FY(\d{4})(?:Q([1-4]))?", text):
+        fy, q = int(m[1]), int(m[2] or 0)
+        first, last = (3 * q - 2, 3 * q) if q else (1, 12)  # months of the fiscal year, 1 = Feb
+        return dt.date(fy - 1 + first // 12, first % 12 + 1, 1), _last_day(fy - 1, last + 1)
+    return None
+
+
+def period_bounds(text: str) -> tuple[dt.date, dt.date] | None:
+    """First and last day of a ``period``, or None when it is not one of ``PERIOD_FORMS``.
+
+    Nvidia's fiscal periods are taken by calendar month (FY2026Q4 = November 2025 to
+    January 2026), within a week of the Sunday on which they really end.
+    """
+    first, sep, last = text.partition("..")
+    a = _one_period(first)
+    b = _one_period(last) if sep else a
+    if a is None or b is None or b[0] < a[0]:
+        return None
+    return a[0], b[1]
 
 
 def _number(text: str, path: Path, where: str) -> float | None:
@@ -202,9 +276,11 @@ def load_facts(path: Path, sources: dict[str, Source]) -> dict[str, Fact]:
                 key=f"{where}.low",
                 value=row["low"],
             )
+        published = _published(row, path, where)
         out[fid] = Fact(
             id=fid,
-            date=_date(row["date"], path, f"{where}.date"),
+            published=published,
+            period=row["period"],
             topic=row["topic"],
             quantity=row["quantity"],
             value=_number(row["value"], path, f"{where}.value"),
@@ -216,6 +292,55 @@ def load_facts(path: Path, sources: dict[str, Source]) -> dict[str, Fact]:
             note=row["note"],
         )
     return out
+
+
+def _published(row: dict[str, str], path: Path, where: str) -> dt.date:
+    """The row's publication date, checked against the period it describes."""
+    text = row["published"].strip()
+    if not text:
+        raise InputError(
+            "expected a publication date YYYY-MM-DD: every fact needs the day it became public",
+            file=path,
+            key=f"{where}.published",
+            value=row["published"],
+        )
+    if not _DAY.match(text):
+        raise InputError(
+            "expected a publication date YYYY-MM-DD",
+            file=path,
+            key=f"{where}.published",
+            value=text,
+        )
+    published = _date(text, path, f"{where}.published")
+    if not row["period"]:
+        return published
+    bounds = period_bounds(row["period"])
+    if bounds is None:
+        raise InputError(
+            f"expected a period: {PERIOD_FORMS}, or an empty cell",
+            file=path,
+            key=f"{where}.period",
+            value=row["period"],
+        )
+    start, end = bounds
+    if row["kind"] == "reported" and published < end:
+        raise InputError(
+            f"expected a publication date on or after the end of the period {row['period']} "
+            f"({end}): a reported figure is known only once its period is over "
+            "(an estimate may be published once the period has begun, a forecast at any time)",
+            file=path,
+            key=f"{where}.published",
+            value=text,
+        )
+    if row["kind"] == "estimate" and published < start:
+        raise InputError(
+            f"expected a publication date on or after the start of the period {row['period']} "
+            f"({start}): an estimate published before its period begins is a forecast",
+            file=path,
+            key=f"{where}.published",
+            value=text,
+        )
+    return published
 
 
 @dataclass(frozen=True)

@@ -66,6 +66,10 @@ _QUARTER_END_TOLERANCE = dt.timedelta(days=10)
 # Nvidia reports a quarter three to four weeks after it ends; the aggregator dates its
 # rows at the quarter's end. A quarter counts as known only once it was reported.
 REPORTING_LAG = dt.timedelta(days=28)
+# The history files were curated from the evidence published by this day. Fits and
+# backtests count a quarter as reported only by then (unless given an as-of date), so
+# that evidence added later changes them only once the history files are revised.
+VINTAGE = dt.date(2026, 1, 31)
 
 
 @dataclass(frozen=True)

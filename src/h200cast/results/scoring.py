@@ -8,6 +8,7 @@ same interval scores the estimates' backtests use.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,7 @@ import numpy as np
 
 from h200cast.errors import InputError
 from h200cast.estimation.backtest import Score, _score
+from h200cast.estimation.history import Reader
 
 OBSERVATION_COLUMNS = (
     "observed_on",
@@ -66,17 +68,20 @@ def load_observations(path: Path | None = None) -> list[Observation]:
 
     Each row names a model variable, whole months (``period_start`` <= ``period_end``), a
     finite value (a share within [0, 1]), evidence ids that ``data/evidence/facts.csv``
-    holds, and an ``observed_on`` date no earlier than the last day of ``period_end``: a
-    period still under way cannot be observed whole.
+    holds, and an ``observed_on`` date no earlier than the last day of ``period_end`` (a
+    period still under way cannot be observed whole) nor than the publication of the
+    earliest fact it cites (an outcome is known once it is reported). Two rows for the
+    same variable and the same months must give the same value; rows whose months merely
+    overlap are not compared (a sum over two months differs from one month's).
     """
     from h200cast import settings
     from h200cast.engine.model import VARIABLES
-    from h200cast.estimation.history import Reader
 
     data_dir = settings.data_dir()
     path = Path(path or data_dir / "observations" / "observations.csv")
     r = Reader(path, OBSERVATION_COLUMNS, data_dir)
-    out = []
+    out: list[Observation] = []
+    seen: dict[tuple[str, str, str], Observation] = {}
     for row in r.rows():
         if row["variable"] not in VARIABLES:
             raise r.error(
@@ -99,20 +104,140 @@ def load_observations(path: Path | None = None) -> list[Observation]:
         if VARIABLES[row["variable"]][0] == "share" and not 0.0 <= value <= 1.0:
             raise r.error("expected a share in [0, 1]", "value", row["value"])
         ids, _ = r.evidence(row)
-        out.append(
-            Observation(
-                observed_on,
-                row["variable"],
-                start,
-                end,
-                value,
-                row["unit"],
-                ids,
-                row["note"],
-                str(path),
-                r.line,
-            )
+        _known_by(r, row, observed_on, ids)
+        ob = Observation(
+            observed_on,
+            row["variable"],
+            start,
+            end,
+            value,
+            row["unit"],
+            ids,
+            row["note"],
+            str(path),
+            r.line,
         )
+        key = (ob.variable, start, end)
+        if key in seen and not math.isclose(seen[key].value, value, rel_tol=1e-9, abs_tol=0.0):
+            first = seen[key]
+            raise r.error(
+                f"contradicts line {first.line} ({first.variable} {start}..{end} = "
+                f"{first.value:g}, evidence {' '.join(first.evidence)}): two observations of "
+                "the same variable and months must give the same value",
+                "value",
+                row["value"],
+            )
+        seen.setdefault(key, ob)
+        out.append(ob)
+    return out
+
+
+def _known_by(r: Reader, row: dict[str, str], observed_on: dt.date, ids: tuple[str, ...]) -> None:
+    """Refuse an ``observed_on`` earlier than the publication of every cited fact."""
+    from h200cast.estimation.evidence import cached
+
+    facts = cached(r.data_dir).facts
+    earliest = min(ids, key=lambda i: facts[i].published)
+    if observed_on < facts[earliest].published:
+        raise r.error(
+            f"expected a date on or after the publication of the earliest fact it cites "
+            f"({earliest}, {facts[earliest].published}): an outcome is known once reported",
+            "observed_on",
+            row["observed_on"],
+        )
+
+
+STATE_COLUMNS = ("observed_on", "subject", "month", "state", "basis", "evidence", "note")
+US_LICENCES = ("none", "small_quantities", "volume")
+PRODUCTION = ("running", "halted")
+STATE_BASES = ("reported", "carried")
+
+
+def state_labels() -> dict[str, tuple[str, ...]]:
+    """The subjects of ``states.csv`` and the states each may take."""
+    from h200cast.scenario.schema import STANCES
+
+    return {"beijing_stance": STANCES, "us_licences": US_LICENCES, "china_production": PRODUCTION}
+
+
+@dataclass(frozen=True)
+class State:
+    """What held at the end of a month: Beijing's stance, US licences, production for China."""
+
+    observed_on: dt.date
+    subject: str
+    month: str  # YYYY-MM
+    state: str
+    basis: str  # reported (a fact published in or after the month says so) | carried
+    evidence: tuple[str, ...]
+    note: str
+    line: int = 0
+
+
+def load_states(path: Path | None = None) -> list[State]:
+    """Read ``data/observations/states.csv``, checking every row.
+
+    Each row names a subject and one of its states (``state_labels``), a month, a basis,
+    evidence ids that ``data/evidence/facts.csv`` holds, and an ``observed_on`` date no
+    earlier than the month's last day (the state is the one at the month's end) nor than
+    the earliest cited fact. A ``reported`` row cites a fact published in or after its
+    month; a ``carried`` row repeats the last reported state because no change was
+    reported. Two rows for the same subject and month must give the same state.
+    """
+    from h200cast import settings
+
+    data_dir = settings.data_dir()
+    path = Path(path or data_dir / "observations" / "states.csv")
+    r = Reader(path, STATE_COLUMNS, data_dir)
+    labels = state_labels()
+    out: list[State] = []
+    seen: dict[tuple[str, str], State] = {}
+    for row in r.rows():
+        subject = row["subject"]
+        if subject not in labels:
+            raise r.error(f"expected a subject, one of: {', '.join(labels)}", "subject", subject)
+        if row["state"] not in labels[subject]:
+            raise r.error(
+                f"expected a state of {subject}, one of: {', '.join(labels[subject])}",
+                "state",
+                row["state"],
+            )
+        if row["basis"] not in STATE_BASES:
+            raise r.error(
+                f"expected a basis, one of: {', '.join(STATE_BASES)}", "basis", row["basis"]
+            )
+        observed_on = r.date(row, "observed_on")
+        month = r.month(row, "month")
+        if observed_on < _month_end(month):
+            raise r.error(
+                f"expected a date on or after the end of the month it describes ({_month_end(month)}): "
+                "the state is the one at the month's end",
+                "observed_on",
+                row["observed_on"],
+            )
+        ids, latest = r.evidence(row)
+        _known_by(r, row, observed_on, ids)
+        if row["basis"] == "reported" and latest < dt.date.fromisoformat(month + "-01"):
+            raise r.error(
+                f"expected a fact published in or after {month} for a reported state "
+                "(a state known only from earlier facts is carried)",
+                "basis",
+                row["basis"],
+            )
+        st = State(
+            observed_on, subject, month, row["state"], row["basis"], ids, row["note"], r.line
+        )
+        if (subject, month) in seen and seen[subject, month].state != st.state:
+            first = seen[subject, month]
+            raise r.error(
+                f"contradicts line {first.line} ({subject} {month} = {first.state}, evidence "
+                f"{' '.join(first.evidence)}): two observations of the same subject and month "
+                "must give the same state",
+                "state",
+                st.state,
+            )
+        seen.setdefault((subject, month), st)
+        out.append(st)
     return out
 
 

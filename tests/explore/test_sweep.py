@@ -14,6 +14,7 @@ import yaml
 from support import ROOT
 
 from h200cast.cli import main
+from h200cast.errors import InputError
 from h200cast.explore import sweep
 from h200cast.explore.discovery import prim
 from h200cast.explore.sensitivity import sobol
@@ -260,15 +261,53 @@ def test_local_pool_and_dask_give_the_in_process_results(tmp_path: Path) -> None
     assert here.equals(pq.read_table(tmp_path / "dask" / "results.parquet"))
 
 
-@pytest.mark.parametrize("address", ["tcp://127.0.0.1:9", "foo", "tcp://127.0.0.1"])
+@pytest.mark.parametrize(
+    ("address", "message"),
+    [
+        ("tcp://127.0.0.1:9", "cannot reach the Dask scheduler"),
+        ("tcp://127.0.0.1", "cannot reach the Dask scheduler"),
+        ("foo", "expected the address of a running Dask scheduler"),
+        ("", "expected the address of a running Dask scheduler"),
+        ("tcp://", "expected the address of a running Dask scheduler"),
+    ],
+)
 def test_unreachable_or_malformed_scheduler_is_a_clear_error(
-    address: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    address: str, message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "x"
     assert main(["sweep", "ci", "--out", str(out), "--scheduler", address, "--quiet"]) == 2
     err = capsys.readouterr().err
-    assert "cannot reach the Dask scheduler" in err and address in err
+    assert message in err and f"--scheduler: got {address!r}" in err
     assert "Traceback" not in err
+    assert not out.exists()  # checked before anything is written
+
+
+def test_sweep_out_never_replaces_a_folder_of_the_users_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "results.parquet").write_text("my own file")
+    (mine / "notes.txt").write_text("keep me")
+    assert main(["sweep", "ci", "--out", str(mine), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "--out" in err and "folder of other files" in err
+    assert sorted(p.name for p in mine.iterdir()) == ["notes.txt", "results.parquet"]
+    assert (mine / "results.parquet").read_text() == "my own file"
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    assert main(["sweep", "ci", "--out", str(afile), "--quiet"]) == 2
+    assert "is not a folder" in capsys.readouterr().err and afile.read_text() == "x"
+
+
+def test_a_grid_too_large_for_memory_is_refused_before_work(tmp_path: Path) -> None:
+    spec = yaml.safe_load((ROOT / "params" / "sweeps" / "ci.yaml").read_text())
+    spec["design"] = {"method": "grid", "points": 1000}  # 1000 steps per input: 10**30 points
+    f = tmp_path / "huge.yaml"
+    f.write_text(yaml.safe_dump(spec))
+    with pytest.raises(InputError, match="result rows; expected at most"):
+        sweep.run_sweep(sweep.load_spec(f), tmp_path / "out", quiet=True)
+    assert not (tmp_path / "out").exists()
 
 
 def test_the_domestic_share_spec_finds_what_puts_the_2027_share_above_80pct(

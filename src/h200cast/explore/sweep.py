@@ -19,8 +19,9 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import re
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -372,7 +373,17 @@ def run_sweep(
 
     start = time.perf_counter()
     out = Path(out)
-    (out / "chunks").mkdir(parents=True, exist_ok=True)
+    check_size(spec)
+    check_sweep_out(out)
+    client = connect(scheduler)  # before anything is written: a bad address leaves no trace
+    try:
+        (out / "chunks").mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(
+            f"cannot write there ({exc.strerror}); expected a folder that can be created",
+            key="--out",
+            value=str(out),
+        ) from None
     stamp = out / "spec.json"
     digest = inputs_digest(spec, params_dir)
     previous = json.loads(stamp.read_text()) if stamp.is_file() else {}
@@ -389,7 +400,7 @@ def run_sweep(
         unit="chunk",
         disable=quiet,
     )
-    for chunk, cols in _evaluate(todo, jobs, scheduler):
+    for chunk, cols in _evaluate(todo, jobs, client):
         _write_chunk(out, chunk, cols)
         bar.update()
     bar.close()
@@ -416,26 +427,46 @@ def _local(jobs: int | None, chunks: int) -> str:
     return f"local pool ({n})" if n > 1 else "in-process"
 
 
-def _evaluate(chunks: Sequence[Chunk], jobs: int | None, scheduler: str | None):
-    """Yield (chunk, columns) as chunks finish: in-process, a local pool, or a Dask cluster."""
-    if not chunks:
-        return
-    if scheduler:
-        from distributed import Client, as_completed
+def connect(scheduler: str | None) -> Any:
+    """A Dask client for ``--scheduler`` (``tcp://HOST:PORT``), or None for local workers.
 
-        try:
-            client = Client(scheduler, timeout="10s")
-        except (OSError, TimeoutError, ValueError, TypeError) as exc:
-            raise InputError(
-                f"cannot reach the Dask scheduler ({exc}); expected the address of a running "
-                "scheduler, tcp://HOST:PORT",
-                key="--scheduler",
-                value=scheduler,
-            ) from None
+    The address is checked and the scheduler reached before any work, so that a bad one
+    fails at once, naming the option, with nothing written.
+    """
+    if scheduler is None:
+        return None
+    if not re.fullmatch(r"(tcp|tls|inproc|ucx|ws|wss)://[^\s/:]+(:\d{1,5})?", scheduler.strip()):
+        raise InputError(
+            "expected the address of a running Dask scheduler, e.g. tcp://10.0.0.5:8786",
+            key="--scheduler",
+            value=scheduler,
+        )
+    from distributed import Client
+
+    try:
+        return Client(scheduler, timeout="10s")
+    except (OSError, TimeoutError, ValueError, TypeError) as exc:
+        raise InputError(
+            f"cannot reach the Dask scheduler ({exc}); expected the address of a running "
+            "scheduler, tcp://HOST:PORT",
+            key="--scheduler",
+            value=scheduler,
+        ) from None
+
+
+def _evaluate(
+    chunks: Sequence[Chunk], jobs: int | None, client: Any
+) -> Iterator[tuple[Chunk, Any]]:
+    """Yield (chunk, columns) as chunks finish: in-process, a local pool, or a Dask cluster."""
+    if client is not None:
+        from distributed import as_completed as dask_completed
+
         with client:
             futures = {client.submit(evaluate_chunk, c, pure=False): c for c in chunks}
-            for fut in as_completed(futures):
+            for fut in dask_completed(futures):
                 yield futures[fut], fut.result()
+        return
+    if not chunks:
         return
     jobs = worker_count(jobs, len(chunks))
     if jobs > 1:
@@ -448,6 +479,76 @@ def _evaluate(chunks: Sequence[Chunk], jobs: int | None, scheduler: str | None):
         return
     for c in chunks:
         yield c, evaluate_chunk(c)
+
+
+MAX_ROWS = 50_000_000
+"""The most result rows (points x runs x draws per point) a sweep may have: about 4 GB of
+results at ten outputs; more is refused before any work."""
+
+
+def size(spec: SweepSpec) -> int:
+    """Points of the design, computed from the spec without building it."""
+    if spec.design.method != "grid":
+        return spec.design.points
+    n = 1
+    for v in spec.inputs.values():
+        n *= len(v.values) if isinstance(v, Values) else spec.design.points
+    return n
+
+
+def check_size(spec: SweepSpec) -> None:
+    """Refuse a sweep whose results would not fit in memory, before any work."""
+    points = size(spec)
+    rows = points * len(spec.run_names()) * spec.draws_per_point
+    if rows > MAX_ROWS:
+        raise InputError(
+            f"{points:,} points x {len(spec.run_names())} runs x {spec.draws_per_point} draws per "
+            f"point is {rows:,} result rows; expected at most {MAX_ROWS:,} (fewer grid steps or "
+            "points, or an lhs/sobol design)",
+            key="design.points",
+            value=spec.design.points,
+        )
+
+
+def is_sweep_dir(folder: Path) -> bool:
+    """Whether ``folder`` holds a sweep h200cast wrote: finished (its manifest) or interrupted
+    (its ``spec.json`` stamp and ``chunks/``)."""
+    from h200cast.io.atomic import is_output_dir
+
+    if is_output_dir(folder):
+        return True
+    try:
+        stamp = json.loads((folder / "spec.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return (
+        isinstance(stamp, dict)
+        and {"digest", "spec"} <= set(stamp)
+        and (folder / "chunks").is_dir()
+    )
+
+
+def check_sweep_out(out: Path) -> None:
+    """Fail unless ``out`` is new, empty, or a sweep h200cast wrote (which is then replaced)."""
+    try:
+        if not out.exists():
+            return
+        if not out.is_dir():
+            raise InputError(
+                "is not a folder; expected a folder to write the sweep into (new, empty or an "
+                "earlier sweep of h200cast)",
+                key="--out",
+                value=str(out),
+            )
+        if any(out.iterdir()) and not is_sweep_dir(out):
+            raise InputError(
+                "is a folder of other files (no sweep of h200cast in it); expected a new or empty "
+                "folder, or an earlier sweep, which is replaced",
+                key="--out",
+                value=str(out),
+            )
+    except OSError as exc:
+        raise InputError(f"cannot read it ({exc.strerror})", key="--out", value=str(out)) from None
 
 
 # --- analyses of a sweep ------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from h200cast.engine.limits import check_draws
 from h200cast.engine.metrics import summarize, values
 from h200cast.engine.model import Paths, simulate
 from h200cast.errors import InputError
@@ -209,6 +210,7 @@ def run(
         if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < least:
             raise InputError(f"expected a whole number >= {least}", key=key, value=repr(value))
     scenario = load_scenario(ref, overrides=tuple(overrides), params_dir=params_dir, as_of=as_of)
+    check_draws(1 if point else draws, scenario.calendar.horizon_months)
     paths = simulate(scenario, draws=draws, seed=seed, point=point)
     later = params_citing_after(scenario, as_of) if as_of else []
     return Result(

@@ -16,6 +16,7 @@ import pytest
 from h200cast import settings
 from h200cast.cli import main
 from h200cast.engine.metrics import METRICS
+from h200cast.errors import InputError
 from h200cast.report import build as report
 from h200cast.report import runner
 
@@ -83,7 +84,9 @@ def test_report_holds_every_output(built: Path) -> None:
     assert table.num_rows == 3 * 200 and "us_fee_revenue_total_usd" in table.column_names
     m = json.loads((built / "manifest.json").read_text())
     assert m["version"] and m["draws"] == 200 and m["seed"] == 20260131 and m["failed"] == []
-    assert m["seconds"] > 0 and all(len(r["params_sha256"]) == 64 for r in m["runs"])
+    assert m["build"]["seconds"] > 0 and all(len(r["params_sha256"]) == 64 for r in m["runs"])
+    for page in m["pages"]:  # every file of every page, with its hash, for reuse checks
+        assert page["files"] and all(len(h) == 64 for h in page["files"].values())
     assert m["git_commit"] is None or len(m["git_commit"]) >= 40
 
 
@@ -120,15 +123,22 @@ def test_index_links_resolve_and_nothing_comes_from_another_host(built: Path) ->
 def test_second_build_reuses_pages_and_force_does_not(
     built: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    first = json.loads((built / "manifest.json").read_text())
+    before = _files(built)
     assert main(["report", *SMALL, "--out", str(built)]) == 0
     second = json.loads((built / "manifest.json").read_text())
-    assert all(p["cached"] for p in second["pages"]) and len(second["pages"]) == 4
-    assert second["seconds"] < 0.5 * first["seconds"], (first["seconds"], second["seconds"])
+    assert all(p["cached"] for p in second["build"]["pages"]) and len(second["pages"]) == 4
     assert (built / "runs" / "customs_ban" / "page.html").is_file()
     assert main(["report", *SMALL, "--out", str(built), "--force"]) == 0
     third = json.loads((built / "manifest.json").read_text())
-    assert not any(p["cached"] for p in third["pages"])
+    assert not any(p["cached"] for p in third["build"]["pages"])
+    # two builds of the same inputs are the same bytes, but for the manifest's build record
+    after = _files(built)
+    assert sorted(before) == sorted(after)
+    assert [f for f in before if f != "manifest.json" and before[f] != after[f]] == []
+    m1, m3 = json.loads(before["manifest.json"]), json.loads(after["manifest.json"])
+    assert {k: v for k, v in m1.items() if k != "build"} == {
+        k: v for k, v in m3.items() if k != "build"
+    }
     # a changed input (draws) changes every key: nothing reused
     changed = [
         "--stances",
@@ -145,8 +155,73 @@ def test_second_build_reuses_pages_and_force_does_not(
     ]
     assert main(["report", *changed]) == 0
     fourth = json.loads((built / "manifest.json").read_text())
-    assert not any(p["cached"] for p in fourth["pages"])
+    assert not any(p["cached"] for p in fourth["build"]["pages"])
     capsys.readouterr()
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {
+        f.relative_to(folder).as_posix(): f.read_bytes() for f in folder.rglob("*") if f.is_file()
+    }
+
+
+def test_a_damaged_cached_page_is_run_again(tmp_path: Path) -> None:
+    out = tmp_path / "rep"
+    small = ["--stances", "customs_ban", "open_market", "--paths", "--analyses", "--draws", "100"]
+    assert main(["report", *small, "--quiet", "--out", str(out)]) == 0
+    page = out / "runs" / "customs_ban" / "page.html"
+    page.write_text(page.read_text()[:1000])  # truncated, as by a full disk or an editor
+    assert main(["report", *small, "--quiet", "--out", str(out)]) == 0
+    m = json.loads((out / "manifest.json").read_text())
+    cached = {p["name"]: p["cached"] for p in m["build"]["pages"]}
+    assert cached == {"customs_ban": False, "open_market": True}
+    assert len(page.read_text()) > 1000
+
+
+def _fake_report(folder: Path, ours: bool = True) -> Path:
+    folder.mkdir(parents=True)
+    if ours:
+        (folder / "manifest.json").write_text(json.dumps({"package": "h200cast", "pages": []}))
+    else:
+        (folder / "mine.txt").write_text("a user's file")
+    return folder
+
+
+def test_pruning_removes_only_old_reports_that_h200cast_wrote(tmp_path: Path) -> None:
+    reports = tmp_path / "reports"
+    old = [_fake_report(reports / f"report-2026010{i}T000000Z") for i in range(1, 8)]
+    users = [
+        _fake_report(reports / "report-mine", ours=False),
+        _fake_report(reports / "report-20250101T000000Z", ours=False),  # our name, not ours
+        _fake_report(reports / "report-zzz"),  # a manifest, but not our name
+    ]
+    (reports / "latest").symlink_to(old[0].name)  # someone pointed latest at an old one
+    removed = report._prune(reports, 3, built=old[1])
+    assert sorted(p.name for p in removed) == [old[2].name, old[3].name]
+    for kept in [old[0], old[1], *old[4:], *users]:
+        assert kept.is_dir(), kept
+    assert (reports / "report-mine" / "mine.txt").read_text() == "a user's file"
+
+
+def test_a_killed_builds_temporary_folder_is_removed_by_the_next(tmp_path: Path) -> None:
+    from h200cast.io.atomic import remove_stale_temporaries
+
+    dead = tmp_path / ".report-x.tmp-999999999-abc"  # no such process
+    running = tmp_path / f".report-y.tmp-{os.getpid()}-def"
+    user = tmp_path / ".notes.tmp-mine"
+    for d in (dead, running, user):
+        d.mkdir()
+        (d / "f").write_text("x")
+    assert remove_stale_temporaries(tmp_path) == [dead]
+    assert not dead.exists() and running.is_dir() and user.is_dir()
+
+
+def test_a_folder_named_latest_that_is_not_ours_is_refused(tmp_path: Path) -> None:
+    latest = tmp_path / "latest"
+    _fake_report(latest, ours=False)
+    with pytest.raises(InputError, match="reports/latest"):
+        report.check_latest(latest)
+    assert (latest / "mine.txt").is_file()
 
 
 def test_a_failing_notebook_does_not_stop_the_others(

@@ -131,7 +131,7 @@ def atomic_dir(target: Path, *, key: str = "--out") -> Iterator[Path]:
     check_out_dir(target, key=key)
     with _created_parents(target, key):
         try:
-            tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+            tmp = Path(tempfile.mkdtemp(prefix=_tmp_prefix(target), dir=target.parent))
         except OSError as exc:
             raise _os_error(exc, target, key) from None
         try:
@@ -142,6 +142,47 @@ def atomic_dir(target: Path, *, key: str = "--out") -> Iterator[Path]:
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
+
+
+TMP_MARK = ".tmp-"
+"""Temporary folders are named ``.NAME.tmp-PID-RANDOM`` beside their target."""
+
+
+def _tmp_prefix(target: Path) -> str:
+    return f".{target.name}{TMP_MARK}{os.getpid()}-"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
+def remove_stale_temporaries(parent: Path) -> list[Path]:
+    """Remove temporary folders that :func:`atomic_dir` left in ``parent`` when its process
+    was killed (SIGKILL, a power cut): those whose process no longer runs.
+
+    A build still running in another process keeps its folder. Only folders named as
+    :func:`atomic_dir` names them are touched.
+    """
+    removed = []
+    try:
+        candidates = list(Path(parent).glob(f".*{TMP_MARK}*"))
+    except OSError:
+        return removed
+    for tmp in candidates:
+        pid_text = tmp.name.rpartition(TMP_MARK)[2].split("-", 1)[0]
+        if not tmp.is_dir() or tmp.is_symlink() or not pid_text.isdigit():
+            continue
+        if _alive(int(pid_text)):
+            continue
+        shutil.rmtree(tmp, ignore_errors=True)
+        removed.append(tmp)
+    return removed
 
 
 def _swap(tmp: Path, target: Path, key: str) -> None:

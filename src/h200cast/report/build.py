@@ -26,6 +26,7 @@ import hashlib
 import html
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -39,7 +40,7 @@ from h200cast import __version__, settings
 from h200cast.errors import InputError
 from h200cast.explore.cache import source_digest
 from h200cast.io import manifest, parquet
-from h200cast.io.atomic import atomic_dir, check_out_dir
+from h200cast.io.atomic import atomic_dir, check_out_dir, is_output_dir, remove_stale_temporaries
 from h200cast.report.runner import sigterm_interrupts
 from h200cast.results.result import Result, run
 from h200cast.results.scenarios import load_scenario
@@ -189,9 +190,12 @@ def _previous(out: Path) -> tuple[Path | None, dict[str, Any]]:
     if prev is None or not (prev / "manifest.json").is_file():
         return None, {}
     try:
-        return prev, json.loads((prev / "manifest.json").read_text())
-    except (OSError, json.JSONDecodeError):
+        record = json.loads((prev / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):  # unreadable, not UTF-8 or not JSON: nothing to reuse
         return None, {}
+    if not isinstance(record, dict) or record.get("package") != "h200cast":
+        return None, {}
+    return prev, record
 
 
 @dataclass
@@ -219,7 +223,12 @@ def run_pages(
     """
     from h200cast.report.runner import Job, execute_many
 
-    reused = {p["key"]: p for p in old.get("pages", []) if p.get("ok")}
+    listed = old.get("pages") if isinstance(old.get("pages"), list) else []
+    reused = {
+        p["key"]: p
+        for p in listed
+        if isinstance(p, dict) and p.get("ok") and isinstance(p.get("key"), str)
+    }
     outcomes: dict[int, PageOutcome] = {}
     todo: list[tuple[int, Job]] = []
     for i, page in enumerate(pages):
@@ -237,8 +246,10 @@ def run_pages(
                     page.notebook,
                     dest / f"{page.stem}.ipynb",
                     params,
+                    clean=True,  # no timings: the same inputs give the same page
                     html=dest / f"{page.stem}.html",
                     env=(("H200CAST_PARAMS", str(params_dir.resolve())),) if params_dir else (),
+                    shown={**page.parameters, "output_dir": f"{page.stem}_files"},
                 ),
             )
         )
@@ -248,17 +259,43 @@ def run_pages(
     return [outcomes[i] for i in range(len(pages))]
 
 
-def _copy_page(previous: Path, tmp: Path, hit: dict[str, Any], page: Page) -> bool:
-    src = previous / hit["folder"]
-    files = [src / f"{hit['stem']}.ipynb", src / f"{hit['stem']}.html"]
-    if not all(f.is_file() for f in files):
-        return False
-    dest = tmp / page.folder
-    for f in files:
-        shutil.copy2(f, dest / f.name)
-    extra = src / f"{hit['stem']}_files"
+def page_files(folder: Path, stem: str) -> dict[str, str]:
+    """SHA-256 of each file of a page (``STEM.ipynb``, ``STEM.html``, ``STEM_files/*``),
+    by path relative to ``folder``."""
+    found = [folder / f"{stem}.ipynb", folder / f"{stem}.html"]
+    extra = folder / f"{stem}_files"
     if extra.is_dir():
-        shutil.copytree(extra, dest / extra.name, dirs_exist_ok=True)
+        found += sorted(f for f in extra.rglob("*") if f.is_file())
+    return {
+        f.relative_to(folder).as_posix(): hashlib.sha256(f.read_bytes()).hexdigest()
+        for f in found
+        if f.is_file()
+    }
+
+
+def _copy_page(previous: Path, tmp: Path, hit: dict[str, Any], page: Page) -> bool:
+    """Copy a previous page into the new report, only if every file is as its manifest says.
+
+    A page whose files are missing, changed or damaged since they were written (or that
+    an older manifest lists without hashes) is run again instead.
+    """
+    files = hit.get("files")
+    if (
+        hit.get("folder") != page.folder
+        or hit.get("stem") != page.stem
+        or not isinstance(files, dict)
+    ):
+        return False
+    src = previous / page.folder
+    try:
+        if page_files(src, page.stem) != files or not files:
+            return False
+        dest = tmp / page.folder
+        for rel in files:
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src / rel, dest / rel)
+    except OSError:
+        return False
     return True
 
 
@@ -324,6 +361,9 @@ def build_report(
     latest = reports_dir / "latest"
     target = Path(out) if out else reports_dir / f"report-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}"
     check_out_dir(target)  # refuse a folder that is not ours before any work
+    if not out:
+        check_latest(latest)
+    remove_stale_temporaries(target.parent)  # left by builds that were killed
     previous, old = _previous(Path(out) if out and Path(out).exists() else latest)
 
     results = [
@@ -336,7 +376,7 @@ def build_report(
         inline = write_charts(results, tmp)
         write_results(results, tmp)
         record = _manifest(
-            results, todo, outcomes, draws, seed, root, time.perf_counter() - started
+            results, todo, outcomes, draws, seed, root, time.perf_counter() - started, tmp
         )
         manifest.write(tmp, record)
         (tmp / "index.html").write_text(
@@ -344,7 +384,7 @@ def build_report(
         )
     if not out:
         _point_latest(latest, target)
-        _prune(reports_dir, keep=KEEP)
+        _prune(reports_dir, KEEP, target)
     _print_summary(results, outcomes, target, draws, seed, time.perf_counter() - started)
     return 1 if any(not o.ok for o in outcomes) else 0
 
@@ -387,13 +427,50 @@ def _print_summary(
 
 
 KEEP = 5
-"""How many reports ``reports/`` keeps (the newest; older ones are removed)."""
+"""How many reports ``reports/`` keeps: the newest that h200cast wrote there."""
+REPORT_NAME = re.compile(r"report-\d{8}T\d{6}Z")
+"""The name of a report folder that ``make report`` writes (``report-<UTC time>``)."""
 
 
-def _prune(reports_dir: Path, keep: int) -> None:
-    """Remove all but the newest ``keep`` reports (``latest`` always points at the newest)."""
-    for old in sorted(reports_dir.glob("report-*"))[:-keep]:
+def ours(folder: Path) -> bool:
+    """Whether ``folder`` is a report h200cast wrote: a real folder, its name
+    ``report-<UTC time>``, and a manifest of h200cast's that lists its pages."""
+    if folder.is_symlink() or not folder.is_dir() or not REPORT_NAME.fullmatch(folder.name):
+        return False
+    try:
+        record = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(record, dict) and record.get("package") == "h200cast" and "pages" in record
+
+
+def _prune(reports_dir: Path, keep: int, built: Path) -> list[Path]:
+    """Remove the reports beyond the newest ``keep`` that h200cast wrote in ``reports_dir``.
+
+    Only folders that :func:`ours` proves are h200cast's are counted or removed; the
+    report just ``built`` and the one ``latest`` points at are never removed, and at most
+    as many folders are removed as there are beyond ``keep``.
+    """
+    latest = (reports_dir / "latest").resolve()
+    found = sorted(f for f in reports_dir.glob("report-*") if ours(f))
+    keep_also = {built.resolve(), latest}
+    removable = [f for f in found[: max(len(found) - keep, 0)] if f.resolve() not in keep_also]
+    for old in removable:
         shutil.rmtree(old, ignore_errors=True)
+    return removable
+
+
+def check_latest(latest: Path) -> None:
+    """Fail, before any work, when ``reports/latest`` is something h200cast must not replace."""
+    if latest.is_symlink() or not latest.exists():
+        return
+    if not is_output_dir(latest):
+        raise InputError(
+            "is not a link or a report of h200cast; expected reports/latest to be h200cast's "
+            "(move it away to build the default report)",
+            key="reports/latest",
+            value=str(latest),
+        )
 
 
 def _point_latest(latest: Path, target: Path) -> None:
@@ -402,8 +479,8 @@ def _point_latest(latest: Path, target: Path) -> None:
     if tmp.is_symlink() or tmp.exists():
         tmp.unlink()
     tmp.symlink_to(target.name)
-    if latest.exists() and not latest.is_symlink():  # an old plain folder from an earlier version
-        shutil.rmtree(latest)
+    if latest.exists() and not latest.is_symlink() and is_output_dir(latest):
+        shutil.rmtree(latest)  # a plain report folder from an earlier version
     os.replace(tmp, latest)
 
 
@@ -415,11 +492,12 @@ def _manifest(
     seed: int,
     root: Path,
     seconds: float,
+    tmp: Path,
 ) -> dict[str, Any]:
+    """What the report holds and how it was built; everything but ``build`` is the same for
+    two builds of the same inputs."""
     return manifest.header(
         git_commit=git_commit(root),
-        created_utc=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        seconds=round(seconds, 1),
         draws=draws,
         seed=seed,
         runs=[
@@ -434,13 +512,21 @@ def _manifest(
                 "stem": o.page.stem,
                 "key": o.page.key,
                 "ok": o.ok,
-                "cached": o.cached,
-                "seconds": round(o.seconds, 1),
                 "error": o.error,
+                "files": page_files(tmp / o.page.folder, o.page.stem) if o.ok else {},
             }
             for o in outcomes
         ],
         failed=[o.page.name for o in outcomes if not o.ok],
+        # the one field that differs between two builds of the same inputs
+        build={
+            "created_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "seconds": round(seconds, 1),
+            "pages": [
+                {"name": o.page.name, "cached": o.cached, "seconds": round(o.seconds, 1)}
+                for o in outcomes
+            ],
+        },
     )
 
 

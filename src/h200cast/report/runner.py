@@ -42,6 +42,7 @@ class Job:
     clean: bool = False  # strip per-run metadata (for notebooks committed in place)
     html: Path | None = None  # also write the executed notebook as HTML, code hidden
     env: tuple[tuple[str, str], ...] = ()  # environment variables for the kernel
+    shown: dict[str, Any] | None = None  # the parameters the saved notebook records, if not these
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,30 @@ def clean(nb: Any) -> Any:
     return nb
 
 
+INJECTED = "injected-parameters"
+"""The tag, and now also the cell id, of the cell papermill adds with the parameters."""
+
+
+def settled(nb: Any, shown: dict[str, Any] | None = None) -> Any:
+    """The executed notebook as it should be kept: the same bytes for the same inputs.
+
+    Papermill gives its parameters cell a random id, and records the parameters as
+    passed, which for a report page include the temporary folder it was built in. The
+    cell gets a fixed id, and with ``shown`` its source and the recorded parameters
+    become ``shown`` (e.g. the output folder relative to the page).
+    """
+    from papermill.translators import translate_parameters
+
+    for cell in nb.cells:
+        if INJECTED in cell.metadata.get("tags", []):
+            cell["id"] = INJECTED
+            if shown is not None:
+                cell.source = translate_parameters("python3", "python", shown, "Parameters")
+    if shown is not None and "papermill" in nb.metadata:
+        nb.metadata.papermill["parameters"] = dict(shown)
+    return nb
+
+
 def execute(job: Job) -> Outcome:
     """Run one notebook (in the calling process); errors are caught and reported."""
     import papermill as pm
@@ -107,10 +132,10 @@ def execute(job: Job) -> Outcome:
                 config=kernel_config(Path(sockets)),
                 shutdown_kernel="immediate",
             )
-        if job.clean:
-            import nbformat
+        import nbformat
 
-            nbformat.write(clean(nb), str(job.output))
+        nb = settled(clean(nb) if job.clean else nb, job.shown)
+        nbformat.write(nb, str(job.output))
         if job.html is not None:
             job.html.write_text(to_html(nb), encoding="utf-8")
         return Outcome(job, True, time.perf_counter() - start)

@@ -2,10 +2,17 @@
 
 Charts render as SVG (static, offline and byte-stable, so committed notebooks stay
 small and diffable) except in a notebook opened in a Jupyter server such as JupyterLab,
-where Altair's default renderer keeps them interactive. A Jupyter server names each
-kernel's session in ``JPY_SESSION_NAME``; papermill and nbval do not, so a plain
-``papermill`` run is static too. ``H200CAST_STATIC_CHARTS=1`` or ``=0`` overrides the
-choice (``make lab`` sets 0; ``make notebooks``, the tests and the report set 1).
+where they are interactive. A Jupyter server names each kernel's session in
+``JPY_SESSION_NAME``; papermill and nbval do not, so a plain ``papermill`` run is static
+too. ``H200CAST_STATIC_CHARTS=1`` or ``=0`` overrides the choice (``make lab`` sets 0;
+``make notebooks``, the tests and the report set 1).
+
+Interactive charts use Altair's ``jupyter`` renderer offline: an anywidget widget whose
+JavaScript (Vega, Vega-Lite, vega-embed) vl-convert bundles from its own copy, so a chart
+loads nothing from the network. Altair's other interactive renderers do not work offline
+in JupyterLab: the default HTML one loads Vega from a CDN, and Lab's built-in renderer
+does not take the Vega-Lite v6 that Altair 6 writes. Without anywidget (the ``lab``
+extra), charts stay static SVG and a warning says why.
 """
 
 from __future__ import annotations
@@ -35,10 +42,24 @@ def static() -> bool:
 
 
 def setup() -> None:
-    """Choose the chart renderer (SVG when static, Altair's default otherwise)."""
+    """Choose the chart renderer: SVG when static, else the offline ``jupyter`` widget."""
+    import importlib.util
+
     import altair as alt
 
-    alt.renderers.enable("svg" if static() else "default")
+    if static():
+        alt.renderers.enable("svg")
+    elif importlib.util.find_spec("anywidget") is None:
+        import warnings
+
+        warnings.warn(
+            "charts are static SVG: interactive charts need anywidget (the `lab` extra; "
+            "`make lab` installs it)",
+            stacklevel=2,
+        )
+        alt.renderers.enable("svg")
+    else:
+        alt.renderers.enable("jupyter", offline=True)
 
 
 def run_from_parameters(

@@ -1,13 +1,21 @@
-"""JupyterLab: charts that load nothing from the network."""
+"""JupyterLab: charts that load nothing from the network; money that never reads as maths."""
 
 from __future__ import annotations
 
 import importlib.util
 import re
 
+import nbformat
 import pytest
 
 from h200cast import notebook
+from h200cast.runner import STANCE_PAGE, notebooks_dir, to_html
+
+FEE = (
+    "Under **customs_ban**, the US fee brings in **$5.6 billion (P5-P95 $0.8-$10.9)** over the "
+    "horizon, $3.8 billion (P5-P95 $0.8-$6.3) of it in 2026."
+)
+UNESCAPED_DOLLAR = re.compile(r"(?<!\\)\$")
 
 
 def _in_a_jupyter_server(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -60,3 +68,55 @@ def test_interactive_charts_load_nothing_from_the_network(monkeypatch: pytest.Mo
     assert not re.search(r"""\bimport\s*\(|\bfrom\s*["']https?:|\bimport\s*["']https?:""", esm)
     for host in ("esm.sh", "cdn.jsdelivr", "unpkg.com"):
         assert host not in esm, host
+
+
+def test_say_shows_money_as_plain_dollars(monkeypatch: pytest.MonkeyPatch) -> None:
+    import IPython.display
+
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", shown.append)
+    notebook.say("")
+    notebook.say(FEE)
+    (md,) = [s.data for s in shown]
+    assert md == notebook.prose(FEE)
+    # JupyterLab: its Markdown parser sees no unescaped dollar, and MathJax, which it runs
+    # over the rendered page afterwards, skips the block
+    assert not UNESCAPED_DOLLAR.search(md)
+    assert re.match(r'<div class="[^"]*\bmathjax_ignore\b', md)
+    assert notebook.prose(r"already \$1").count("\\$") == 1  # escaped once only
+
+
+def _rendered_markdown(html: str) -> list[str]:
+    return re.findall(
+        r'<div class="[^"]*\bjp-RenderedMarkdown\b[^"]*"[^>]*>(.*?)</div>\s*</div>', html, re.S
+    )
+
+
+def test_the_report_shows_money_and_bold_in_prose() -> None:
+    # The report's converter (nbconvert's HTML exporter, as the stance pages use) on a
+    # fee sentence as `say` emits it: bold amounts, plain dollars, no literal ** or \$.
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("notebook.say(notebook.fee_answer(result))")
+    cell.outputs = [
+        nbformat.v4.new_output(
+            "display_data", {"text/markdown": notebook.prose(FEE), "text/plain": "<Markdown>"}
+        )
+    ]
+    nb.cells = [cell]
+    (prose,) = _rendered_markdown(to_html(nb))
+    assert "<strong>$5.6 billion (P5-P95 $0.8-$10.9)</strong>" in prose
+    assert "$3.8 billion (P5-P95 $0.8-$6.3)" in prose
+    assert "**" not in prose and "\\$" not in prose
+
+
+def test_committed_prose_has_no_maths_and_renders_its_bold() -> None:
+    for path in sorted(notebooks_dir().glob("*.ipynb")):
+        outputs = [o for c in nbformat.read(path, 4).cells for o in c.get("outputs", [])]
+        for md in (o.get("data", {}).get("text/markdown") for o in outputs):
+            if md:
+                assert not UNESCAPED_DOLLAR.search(md), (path.name, md)
+                assert "mathjax_ignore" in md, (path.name, md)
+    page = nbformat.read(notebooks_dir() / f"{STANCE_PAGE}.ipynb", 4)
+    prose = "".join(_rendered_markdown(to_html(page)))
+    assert "US fee brings in <strong>$" in prose
+    assert "**" not in prose and "\\$" not in prose

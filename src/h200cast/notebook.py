@@ -18,6 +18,7 @@ extra), charts stay static SVG and a warning says why.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -160,11 +161,23 @@ def describe(result: Result, metric: str) -> str:
 
 
 def say(markdown: str) -> None:
-    """Show computed prose as Markdown in the notebook (nothing when it is empty)."""
+    """Show computed prose as Markdown in the notebook (nothing when it is empty).
+
+    Money must not read as maths. Each ``$`` is escaped, which nbconvert (the report)
+    and JupyterLab's Markdown parser take as a plain ``$``; Lab then runs MathJax over the
+    rendered page, which would pair the dollars again, so the prose sits in a block that
+    MathJax skips (``mathjax_ignore``; ``tex2jax_ignore`` for MathJax 2).
+    """
     from IPython.display import Markdown, display
 
     if markdown:
-        display(Markdown(markdown))
+        display(Markdown(prose(markdown)))
+
+
+def prose(markdown: str) -> str:
+    """Markdown as ``say`` shows it: ``$`` escaped, in a block that MathJax leaves alone."""
+    escaped = re.sub(r"(?<!\\)\$", r"\\$", markdown)
+    return f'<div class="mathjax_ignore tex2jax_ignore">\n\n{escaped}\n\n</div>'
 
 
 def shortfall_answer(result: Result) -> str:

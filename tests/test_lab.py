@@ -1,12 +1,18 @@
-"""JupyterLab: charts that load nothing from the network; money that never reads as maths."""
+"""JupyterLab: charts that load nothing from the network, money that never reads as maths,
+and working copies (``make lab``) that git ignores and ``make test`` never reads."""
 
 from __future__ import annotations
 
 import importlib.util
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import nbformat
 import pytest
+from support import ROOT
 
 from h200cast import notebook
 from h200cast.runner import STANCE_PAGE, notebooks_dir, to_html
@@ -16,6 +22,7 @@ FEE = (
     "horizon, $3.8 billion (P5-P95 $0.8-$6.3) of it in 2026."
 )
 UNESCAPED_DOLLAR = re.compile(r"(?<!\\)\$")
+NBVAL = ["--nbval-lax", "--nbval-current-env", "--ignore=tests", "."]  # over the whole checkout
 
 
 def _in_a_jupyter_server(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -120,3 +127,87 @@ def test_committed_prose_has_no_maths_and_renders_its_bold() -> None:
     prose = "".join(_rendered_markdown(to_html(page)))
     assert "US fee brings in <strong>$" in prose
     assert "**" not in prose and "\\$" not in prose
+
+
+def test_make_lab_copies_notebooks_once_and_keeps_edited_copies(tmp_path: Path) -> None:
+    work = tmp_path / "work"
+
+    def copies() -> str:
+        done = subprocess.run(
+            ["make", "-s", "-C", str(ROOT), "lab-copies", f"LAB_DIR={work}"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    copies()
+    assert sorted(p.name for p in work.iterdir()) == sorted(
+        p.name for p in notebooks_dir().glob("*.ipynb")
+    )
+    edited = work / "03_fee_revenue.ipynb"
+    edited.write_text("my edits", encoding="utf-8")
+    os.utime(edited, (0, 0))  # as if notebooks/ had been refreshed since
+    (work / "01_demand.ipynb").unlink()
+    said = copies()
+    assert edited.read_text(encoding="utf-8") == "my edits"
+    assert "kept your" in said and "03_fee_revenue.ipynb" in said
+    assert (work / "01_demand.ipynb").read_bytes() == (
+        notebooks_dir() / "01_demand.ipynb"
+    ).read_bytes()
+
+
+def test_working_copies_are_ignored_by_git_and_never_collected() -> None:
+    # make lab's copies (work/) and Lab's checkpoints, wherever Lab runs: git ignores
+    # them, and neither pytest/nbval nor ruff (both in `make test`) reads them, even over
+    # the whole checkout.
+    name = f"zz_probe_{os.getpid()}"
+    probes = [
+        ROOT / "work" / f"{name}.ipynb",
+        ROOT / "notebooks" / ".ipynb_checkpoints" / f"{name}-checkpoint.ipynb",
+    ]
+    made = [p.parent for p in probes if not p.parent.exists()]
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("import  os")]  # fails ruff; would run under nbval
+    try:
+        for p in probes:
+            p.parent.mkdir(parents=True, exist_ok=True)
+            nbformat.write(nb, p)
+        rel = [str(p.relative_to(ROOT)) for p in probes]
+        ignored = subprocess.run(
+            ["git", "-C", str(ROOT), "check-ignore", *rel], capture_output=True, text=True
+        )
+        assert ignored.stdout.split() == rel, ignored.stdout + ignored.stderr
+        collected = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "--collect-only",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                *NBVAL,
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert "notebooks/01_demand.ipynb::" in collected.stdout, collected.stdout[-2000:]
+        assert name not in collected.stdout
+        linted = subprocess.run(
+            [sys.executable, "-m", "ruff", "check", "--show-files", "."],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert "notebooks/01_demand.ipynb" in linted.stdout
+        assert name not in linted.stdout
+    finally:
+        for p in probes:
+            p.unlink(missing_ok=True)
+        for folder in made:
+            folder.rmdir()

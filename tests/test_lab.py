@@ -41,36 +41,59 @@ def test_setup_picks_svg_in_batch_and_the_offline_widget_in_a_jupyter_server(
     monkeypatch.delenv(notebook.STATIC_ENV, raising=False)
     notebook.setup()
     _in_a_jupyter_server(monkeypatch)
-    notebook.setup()
-    find_spec = importlib.util.find_spec
-    monkeypatch.setattr(
-        importlib.util, "find_spec", lambda n, *a: None if n == "anywidget" else find_spec(n, *a)
-    )
+    find_spec, installed = importlib.util.find_spec, [True]
+
+    def find(name: str, *args: object) -> object:
+        return (object() if installed[0] else None) if name == "anywidget" else find_spec(name)
+
+    monkeypatch.setattr(importlib.util, "find_spec", find)
+    notebook.setup()  # with anywidget (the lab extra)
+    installed[0] = False
     with pytest.warns(UserWarning, match="anywidget"):
         notebook.setup()  # without anywidget: static, never a renderer that needs a CDN
     assert chosen == [("svg", {}), ("jupyter", {"offline": True}), ("svg", {})]
 
 
-def test_interactive_charts_load_nothing_from_the_network(monkeypatch: pytest.MonkeyPatch) -> None:
-    # What a chart sends JupyterLab: a widget view, whose JavaScript (Vega, Vega-Lite,
-    # vega-embed) vl-convert bundles from its own copy. Altair's default HTML renderer
-    # instead loads Vega from a CDN, and fails offline ("Error loading script").
-    import altair as alt
-    import pandas as pd
+def _offline_widget_js(monkeypatch: pytest.MonkeyPatch) -> str:
+    """The JavaScript that Altair's chart widget hands JupyterLab once setup() has run.
 
-    _in_a_jupyter_server(monkeypatch)
-    before = alt.renderers.active
-    try:
-        notebook.setup()
-        assert alt.renderers.active == "jupyter"
-        chart = alt.Chart(pd.DataFrame({"x": [1, 2]})).mark_point().encode(x="x:Q")
-        bundle = chart._repr_mimebundle_()
-        data = bundle[0] if isinstance(bundle, tuple) else bundle
-        assert "application/vnd.jupyter.widget-view+json" in data
-        assert "text/html" not in data
-        esm = alt.JupyterChart._esm
-    finally:
-        alt.renderers.enable(before)
+    With anywidget (the `lab` extra, e.g. ``.venv-lab/bin/python -m pytest``), the widget's
+    own, from a chart rendered as in a Lab kernel. ``.venv`` leaves anywidget out (it and
+    ipywidgets would add their imports to every batch kernel's ``import altair``), so there
+    it is built as ``JupyterChart.enable_offline`` builds it: Altair's widget script, its
+    CDN imports dropped, bundled by vl-convert from the copies vl-convert ships.
+    """
+    import altair as alt
+
+    if importlib.util.find_spec("anywidget") is not None:
+        import pandas as pd
+
+        _in_a_jupyter_server(monkeypatch)
+        before = alt.renderers.active
+        try:
+            notebook.setup()
+            chart = alt.Chart(pd.DataFrame({"x": [1, 2]})).mark_point().encode(x="x:Q")
+            bundle = chart._repr_mimebundle_()
+            data = bundle[0] if isinstance(bundle, tuple) else bundle
+            assert "application/vnd.jupyter.widget-view+json" in data
+            assert "text/html" not in data
+            return alt.JupyterChart._esm
+        finally:
+            alt.renderers.enable(before)
+    import vl_convert as vlc
+    from altair.utils._importers import vl_version_for_vl_convert
+
+    lines = (Path(alt.__file__).parent / "jupyter" / "js" / "index.js").read_text().split("\n")
+    while lines and (not lines[0].strip() or lines[0].startswith(("import", "//"))):
+        lines.pop(0)
+    return vlc.javascript_bundle("\n".join(lines), vl_version=vl_version_for_vl_convert())
+
+
+def test_interactive_charts_load_nothing_from_the_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    # What a chart sends JupyterLab: a widget whose JavaScript (Vega, Vega-Lite, vega-embed)
+    # is all there. Altair's default HTML renderer instead loads Vega from a CDN, and fails
+    # offline ("Error loading script"); so does the widget's script unless bundled.
+    esm = _offline_widget_js(monkeypatch)
     assert len(esm) > 100_000  # Vega and the rest bundled, not a few lines that import them
     assert not re.search(r"""\bimport\s*\(|\bfrom\s*["']https?:|\bimport\s*["']https?:""", esm)
     for host in ("esm.sh", "cdn.jsdelivr", "unpkg.com"):

@@ -10,6 +10,8 @@ TOOLS := .tools
 UV := $(TOOLS)/bin/uv
 VENV := .venv
 LAB_VENV := .venv-lab
+LAB_DIR := work
+LAB_ARGS ?=
 STAMP := $(VENV)/.synced
 LAB_STAMP := $(LAB_VENV)/.synced
 BIN := $(VENV)/bin
@@ -27,7 +29,7 @@ export JUPYTER_DATA_DIR := $(CURDIR)/.jupyter/data
 export JUPYTER_RUNTIME_DIR := $(CURDIR)/.jupyter/runtime
 export IPYTHONDIR := $(CURDIR)/.ipython
 
-.PHONY: report test lint lab bench schema notebooks env clean
+.PHONY: report test lint lab lab-copies bench schema notebooks env clean
 
 report: $(STAMP)  ## the offline HTML report for every stance and path: reports/latest/index.html
 	$(BIN)/h200cast report
@@ -56,8 +58,21 @@ bench: $(STAMP)  ## time the engine, the CLI, the notebooks and the report (figu
 schema: $(STAMP)  ## regenerate params/schema.json from the pydantic models
 	$(BIN)/h200cast params schema --write
 
-lab: $(LAB_STAMP)  ## JupyterLab, in its own environment with the `lab` extra
-	H200CAST_STATIC_CHARTS=0 $(LAB_VENV)/bin/jupyter lab notebooks/ $$([ "$$(id -u)" = 0 ] && echo --allow-root)
+# JupyterLab opens working copies of the notebooks in $(LAB_DIR)/, which git ignores and the
+# tests never read: notebooks/ keeps the committed runs that nbval and the tests check.
+lab: $(LAB_STAMP) lab-copies  ## JupyterLab on working copies of the notebooks (work/), in .venv-lab
+	H200CAST_STATIC_CHARTS=0 $(LAB_VENV)/bin/jupyter lab $(LAB_DIR)/ $(LAB_ARGS) $$([ "$$(id -u)" = 0 ] && echo --allow-root)
+
+# A copy is made only where there is none: a user's edited copy is never overwritten.
+lab-copies:  ## copy each notebook into work/ unless a copy is already there
+	@mkdir -p $(LAB_DIR)
+	@for nb in notebooks/*.ipynb; do \
+		copy=$(LAB_DIR)/$${nb#notebooks/}; \
+		if [ ! -e "$$copy" ]; then cp -p "$$nb" "$$copy"; echo "copied $$nb to $$copy"; \
+		elif [ "$$nb" -nt "$$copy" ]; then \
+			echo "kept your $$copy; $$nb is newer (delete the copy to start again from it)"; \
+		fi; \
+	done
 
 env: $(STAMP)
 

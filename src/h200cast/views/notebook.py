@@ -2,15 +2,23 @@
 
 Charts render as SVG (static, offline and byte-stable, so committed notebooks stay
 small and diffable) except in a notebook opened in a Jupyter server such as JupyterLab,
-where Altair's default renderer keeps them interactive. A Jupyter server names each
-kernel's session in ``JPY_SESSION_NAME``; papermill and nbval do not, so a plain
-``papermill`` run is static too. ``H200CAST_STATIC_CHARTS=1`` or ``=0`` overrides the
-choice (``make lab`` sets 0; ``make notebooks``, the tests and the report set 1).
+where they are interactive. A Jupyter server names each kernel's session in
+``JPY_SESSION_NAME``; papermill and nbval do not, so a plain ``papermill`` run is static
+too. ``H200CAST_STATIC_CHARTS=1`` or ``=0`` overrides the choice (``make lab`` sets 0;
+``make notebooks``, the tests and the report set 1).
+
+Interactive charts use Altair's ``jupyter`` renderer offline: an anywidget widget whose
+JavaScript (Vega, Vega-Lite, vega-embed) vl-convert bundles from its own copy, so a chart
+loads nothing from the network. Altair's other interactive renderers do not work offline
+in JupyterLab: the default HTML one loads Vega from a CDN, and Lab's built-in renderer
+does not take the Vega-Lite v6 that Altair 6 writes. Without anywidget (the ``lab``
+extra), charts stay static SVG and a warning says why.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -32,10 +40,24 @@ static = settings.static_charts
 
 
 def setup() -> None:
-    """Choose the chart renderer (SVG when static, Altair's default otherwise)."""
+    """Choose the chart renderer: SVG when static, else the offline ``jupyter`` widget."""
+    import importlib.util
+
     import altair as alt
 
-    alt.renderers.enable("svg" if static() else "default")
+    if static():
+        alt.renderers.enable("svg")
+    elif importlib.util.find_spec("anywidget") is None:
+        import warnings
+
+        warnings.warn(
+            "charts are static SVG: interactive charts need anywidget (the `lab` extra; "
+            "`make lab` installs it)",
+            stacklevel=2,
+        )
+        alt.renderers.enable("svg")
+    else:
+        alt.renderers.enable("jupyter", offline=True)
 
 
 def run_from_parameters(
@@ -139,11 +161,23 @@ def describe(result: Result, metric: str) -> str:
 
 
 def say(markdown: str) -> None:
-    """Show computed prose as Markdown in the notebook (nothing when it is empty)."""
+    """Show computed prose as Markdown in the notebook (nothing when it is empty).
+
+    Money must not read as maths. Each ``$`` is escaped, which nbconvert (the report)
+    and JupyterLab's Markdown parser take as a plain ``$``; Lab then runs MathJax over the
+    rendered page, which would pair the dollars again, so the prose sits in a block that
+    MathJax skips (``mathjax_ignore``; ``tex2jax_ignore`` for MathJax 2).
+    """
     from IPython.display import Markdown, display
 
     if markdown:
-        display(Markdown(markdown))
+        display(Markdown(prose(markdown)))
+
+
+def prose(markdown: str) -> str:
+    """Markdown as ``say`` shows it: ``$`` escaped, in a block that MathJax leaves alone."""
+    escaped = re.sub(r"(?<!\\)\$", r"\\$", markdown)
+    return f'<div class="mathjax_ignore tex2jax_ignore">\n\n{escaped}\n\n</div>'
 
 
 def shortfall_answer(result: Result) -> str:

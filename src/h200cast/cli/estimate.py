@@ -172,6 +172,8 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     check_out_dir(out)
     # read the observations before the (slower) backtests, so that a bad row fails at once
     observations = scoring.load_observations(args.observations) if args.forecast else []
+    if args.forecast:
+        scoring.load_saved_run(args.forecast)  # a damaged run fails now, not after the backtests
     bt = backtest.run_all()
     scores = bt.scores
     print("Backtests (pseudo-out-of-sample: cutoffs are on the period a figure describes)")

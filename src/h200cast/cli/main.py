@@ -51,6 +51,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())  # so that Python's final flush does not fail again
         return 1
+    except OSError as exc:  # the system refused a write: a full disk, a read-only folder
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(
+            f"h200cast: error: {where}{exc.strerror or exc}; expected a place where h200cast can "
+            "write (free space, write permission); what was being written was not kept",
+            file=sys.stderr,
+        )
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

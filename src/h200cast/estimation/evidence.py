@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 import re
 from dataclasses import dataclass
 from functools import cache
@@ -24,6 +25,7 @@ from urllib.parse import urlparse
 
 from h200cast import settings
 from h200cast.errors import InputError
+from h200cast.io.textfile import read_text
 
 FACT_COLUMNS = (
     "id",
@@ -98,30 +100,28 @@ class Source:
 
 
 def _rows(path: Path, columns: tuple[str, ...]) -> list[tuple[int, dict[str, str]]]:
-    try:
-        with open(path, newline="", encoding="utf-8") as fh:
-            reader = csv.DictReader(fh)
-            header = tuple(reader.fieldnames or ())
-            if header != columns:
+    text = read_text(path)
+    with io.StringIO(text, newline="") as fh:
+        reader = csv.DictReader(fh)
+        header = tuple(reader.fieldnames or ())
+        if header != columns:
+            raise InputError(
+                f"expected the header {','.join(columns)}",
+                file=path,
+                key="header",
+                value=",".join(header),
+            )
+        out = []
+        for i, row in enumerate(reader, start=2):
+            extra = row.pop(None, None) or []  # type: ignore[call-overload]
+            missing = sum(v is None for v in row.values())
+            if extra or missing:
+                got = len(columns) + len(extra) - missing
                 raise InputError(
-                    f"expected the header {','.join(columns)}",
-                    file=path,
-                    key="header",
-                    value=",".join(header),
+                    f"expected {len(columns)} cells, got {got}", file=path, key=f"line {i}"
                 )
-            out = []
-            for i, row in enumerate(reader, start=2):
-                extra = row.pop(None, None) or []  # type: ignore[call-overload]
-                missing = sum(v is None for v in row.values())
-                if extra or missing:
-                    got = len(columns) + len(extra) - missing
-                    raise InputError(
-                        f"expected {len(columns)} cells, got {got}", file=path, key=f"line {i}"
-                    )
-                out.append((i, row))
-            return out
-    except FileNotFoundError:
-        raise InputError("file not found", file=path) from None
+            out.append((i, row))
+        return out
 
 
 def _date(text: str, path: Path, where: str) -> dt.date:

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, TypeVar
 from h200cast import settings
 from h200cast.errors import InputError
 from h200cast.estimation import evidence
+from h200cast.io.textfile import read_text
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -133,10 +134,7 @@ class Reader:
 
     def rows(self) -> Iterator[dict[str, str]]:
         """Yield each data row as a dict, after checking the header and the cell count."""
-        try:
-            text = self.path.read_text(encoding="utf-8-sig")
-        except FileNotFoundError:
-            raise InputError("file not found", file=self.path) from None
+        text = read_text(self.path, "utf-8-sig")
         reader = csv.reader(io.StringIO(text, newline=""))
         header = tuple(next(reader, ()))
         if header != self.columns:

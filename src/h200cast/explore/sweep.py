@@ -386,13 +386,13 @@ def run_sweep(
         ) from None
     stamp = out / "spec.json"
     digest = inputs_digest(spec, params_dir)
-    previous = json.loads(stamp.read_text()) if stamp.is_file() else {}
+    previous = _stamp(stamp)
     if not resume or previous.get("digest") != digest:
         for f in (out / "chunks").glob("*"):
             f.unlink()  # a new sweep, or changed spec, parameters or model: nothing can be reused
     stamp.write_text(json.dumps({"digest": digest, "spec": spec.model_dump(mode="json")}, indent=2))
     chunks = plan(spec, params_dir)
-    todo = [c for c in chunks if not _chunk_file(out, c).is_file()]
+    todo = [c for c in chunks if not _chunk_ok(_chunk_file(out, c))]
     bar = tqdm(
         total=len(chunks),
         initial=len(chunks) - len(todo),
@@ -508,6 +508,32 @@ def check_size(spec: SweepSpec) -> None:
             key="design.points",
             value=spec.design.points,
         )
+
+
+def _stamp(stamp: Path) -> dict[str, Any]:
+    """The ``spec.json`` of an earlier run of this sweep; {} when absent or damaged (start afresh)."""
+    try:
+        record = json.loads(stamp.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return record if isinstance(record, dict) else {}
+
+
+def _chunk_ok(file: Path) -> bool:
+    """Whether a finished chunk's file is whole: a damaged one is computed again on --resume."""
+    import pyarrow.parquet as pq
+
+    if not file.is_file():
+        return False
+    try:
+        pq.read_metadata(file)
+    except Exception:  # any read error: the file is not a whole parquet file
+        return False
+    return True
+
+
+CHUNK_NAME = re.compile(r"\d{5}-[a-z0-9_]+\.parquet(\.tmp)?")
+"""How chunk files are named (``_chunk_file``)."""
 
 
 def is_sweep_dir(folder: Path) -> bool:

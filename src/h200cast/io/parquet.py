@@ -22,3 +22,21 @@ def write(table: Any, file: Path, *, atomic: bool = False) -> Path:
     pq.write_table(table, tmp, compression=COMPRESSION)
     os.replace(tmp, file)
     return file
+
+
+def read(file: Path, *, what: str = "a parquet file written by h200cast") -> Any:
+    """Read the pyarrow table in ``file``; a missing, damaged or foreign file is an InputError."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from h200cast.errors import InputError
+
+    try:
+        return pq.read_table(file)
+    except FileNotFoundError:
+        raise InputError(f"file not found; expected {what}", file=file) from None
+    except (pa.ArrowException, OSError) as exc:
+        reason = " ".join(str(exc).split())[:200]
+        raise InputError(
+            f"is damaged or not parquet ({reason}); expected {what}", file=file
+        ) from None

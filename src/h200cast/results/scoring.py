@@ -12,6 +12,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -248,20 +249,14 @@ def forecast_date(forecast_dir: Path, manifest: dict) -> tuple[dt.date, str]:
     evidence its parameters (``scenario.yaml``) cite: a forecast citing a fact cannot have
     been made before that fact was published.
     """
-    import yaml
-
     from h200cast.estimation.evidence import cached
     from h200cast.scenario.load import cited
 
     if manifest.get("as_of"):
         return dt.date.fromisoformat(str(manifest["as_of"])), "its --as-of date"
-    try:
-        tree = yaml.safe_load((forecast_dir / "scenario.yaml").read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise InputError(
-            "not a saved run: expected paths.parquet, scenario.yaml and manifest.json",
-            file=exc.filename,
-        ) from None
+    from h200cast.io.yamlfile import load_yaml
+
+    tree = load_yaml(forecast_dir / "scenario.yaml")
     facts = cached().facts
     dates = [facts[i].date for _, ids in cited(tree) for i in ids if i in facts]
     if not dates:
@@ -272,20 +267,32 @@ def forecast_date(forecast_dir: Path, manifest: dict) -> tuple[dt.date, str]:
     return max(dates), "the latest evidence its parameters cite"
 
 
-def score_observations(forecast_dir: Path, observations: Sequence[Observation]) -> list[Score]:
-    """Score observations against a saved run (``h200cast run --out DIR``)."""
+def load_saved_run(forecast_dir: Path) -> tuple[Any, dict[str, Any]]:
+    """The paths table and manifest of a saved run (``h200cast run --out DIR``), checked."""
     import json
 
-    import pyarrow.parquet as pq
+    from h200cast.io import parquet
+    from h200cast.io.textfile import read_text
 
     forecast_dir = Path(forecast_dir)
+    saved_run = "a saved run's paths (h200cast run --out DIR)"
+    table = parquet.read(forecast_dir / "paths.parquet", what=saved_run)
     try:
-        table = pq.read_table(forecast_dir / "paths.parquet")
-        manifest = json.loads((forecast_dir / "manifest.json").read_text())
-    except FileNotFoundError as exc:
+        manifest = json.loads(read_text(forecast_dir / "manifest.json"))
+    except ValueError:
+        manifest = None
+    if not isinstance(manifest, dict) or manifest.get("package") != "h200cast":
         raise InputError(
-            "not a saved run: expected paths.parquet and manifest.json", file=exc.filename
-        ) from None
+            "is not a manifest of h200cast; expected a saved run (h200cast run --out DIR)",
+            file=forecast_dir / "manifest.json",
+        )
+    return table, manifest
+
+
+def score_observations(forecast_dir: Path, observations: Sequence[Observation]) -> list[Score]:
+    """Score observations against a saved run (``h200cast run --out DIR``)."""
+    forecast_dir = Path(forecast_dir)
+    table, manifest = load_saved_run(forecast_dir)
     months = np.asarray(table.column("month").to_pylist())
     draws = np.asarray(table.column("draw"))
     from h200cast.engine.model import STOCKS, VARIABLES

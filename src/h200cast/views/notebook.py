@@ -21,9 +21,10 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from h200cast import settings
+from h200cast.errors import InputError
 from h200cast.results.result import Result, run
 from h200cast.scenario.ref import ScenarioRef
 from h200cast.views.units import display
@@ -58,6 +59,38 @@ def setup() -> None:
         alt.renderers.enable("svg")
     else:
         alt.renderers.enable("jupyter", offline=True)
+    _short_input_errors()
+
+
+def _short_input_errors() -> None:
+    """In a kernel, show an :class:`InputError` as the CLI does: its class and one line.
+
+    A bad papermill parameter (``-p stance nope``) then stops the notebook in the cell
+    that uses it with ``InputError: stance: got 'nope': unknown stance; ...`` instead of
+    a traceback through h200cast's internals. The cell still fails, so papermill and
+    nbval report it as an error.
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython comes with ipykernel
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+
+    def one_line(
+        shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: Any = None
+    ) -> list[str]:
+        stb = [f"{etype.__name__}: {value}"]
+        shell._showtraceback(etype, value, stb)  # the kernel sends it as the cell's error
+        return stb
+
+    shell.set_custom_exc((InputError,), one_line)
+
+
+def _checked(name: str, value: Any, kind: type | tuple[type, ...], what: str) -> None:
+    if (isinstance(value, bool) and kind is not bool) or not isinstance(value, kind):
+        raise InputError(f"expected {what}", key=name, value=value)
 
 
 def run_from_parameters(
@@ -69,6 +102,16 @@ def run_from_parameters(
     seed: int = 20260131,
 ) -> Result:
     """Run the model from a notebook's parameters cell: ``path``, then ``switching``, then ``stance``."""
+    for name, value in (("stance", stance), ("path", path), ("switching", switching)):
+        _checked(name, value, str, 'a name (text), or "" for none')
+    _checked(
+        "overrides",
+        overrides if overrides is not None else {},
+        dict,
+        'a mapping of dotted keys to values, e.g. {"us.fee_rate": 0.15}',
+    )
+    _checked("draws", draws, int, "a whole number >= 1")
+    _checked("seed", seed, int, "a whole number >= 0")
     sets = [f"{k}={v}" for k, v in (overrides or {}).items()]
     return run(scenario_ref(stance, path, switching), overrides=sets, draws=draws, seed=seed)
 

@@ -1,0 +1,44 @@
+"""A bad papermill parameter stops the notebook with the CLI's one line, not a traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+from support import ROOT
+
+from h200cast.report.runner import Job, execute
+
+NOTEBOOK = ROOT / "notebooks" / "03_fee_revenue.ipynb"
+
+
+@pytest.mark.parametrize(
+    ("parameters", "message"),
+    [
+        ({"stance": "nope"}, "InputError: stance: got 'nope': unknown stance; expected one of: "),
+        ({"draws": "abc"}, "InputError: draws: got 'abc': expected a whole number >= 1"),
+        ({"overrides": "abc"}, "InputError: overrides: got 'abc': expected a mapping"),
+        ({"overrides": [1, 2]}, "InputError: overrides: got [1, 2]: expected a mapping"),
+        ({"overrides": {"us.fee_rat": 0.1}}, "InputError: --set: us.fee_rat: unknown key"),
+    ],
+    ids=["stance", "draws", "overrides-text", "overrides-list", "overrides-unknown-key"],
+)
+def test_bad_parameters_fail_in_one_line(
+    parameters: dict[str, Any], message: str, tmp_path: Path
+) -> None:
+    out = tmp_path / "out.ipynb"
+    outcome = execute(Job(NOTEBOOK, out, parameters))
+    assert not outcome.ok
+    errors = [
+        o
+        for c in nbformat.read(out, 4).cells
+        for o in c.get("outputs", [])
+        if o.output_type == "error"
+    ]
+    assert len(errors) == 1
+    (error,) = errors
+    assert error.ename == "InputError"
+    assert error.traceback == [f"InputError: {error.evalue}"]  # one line, no frames
+    assert error.traceback[0].startswith(message), error.traceback[0]

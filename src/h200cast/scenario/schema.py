@@ -36,7 +36,7 @@ from pydantic_core import PydanticCustomError, core_schema
 
 from h200cast.scenario.distributions import EvidenceId, ParamSpec, Spec
 
-STANCES: tuple[str, ...] = (
+STANCES: tuple[StanceName, ...] = (
     "customs_ban",
     "rd_exemption",
     "necessity_only",

@@ -321,7 +321,7 @@ def build_report(
     root = settings.params_dir().parent  # the checkout: its reports/ and its git commit
     todo = runs_requested(stances, paths, params_dir)
     for kind, name in todo:  # fail early, naming the bad stance or path, before any work
-        load_scenario(**{kind: name}, params_dir=params_dir)
+        load_scenario(ScenarioRef.of(**{kind: name}), params_dir=params_dir)
     if analyses:  # and a bad notebook name
         from h200cast.report.runner import notebook_paths
 

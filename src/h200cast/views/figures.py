@@ -113,7 +113,8 @@ def fee_cumulative(results: Result | Sequence[Result]) -> Figure:
     """US fee revenue accumulated from the first month (bands for one run, medians for several)."""
     table = frames.bands(results, "us_fee_usd", cumulative=True)
     one = isinstance(results, Result)
-    caption = frames.sources(results if one else results[0], ["us.fee_rate", "money.", "us."])
+    first = results if isinstance(results, Result) else results[0]
+    caption = frames.sources(first, ["us.fee_rate", "money.", "us."])
     return charts.fan(table, "US fee revenue, cumulative", "$ billion", caption, bands=one), table
 
 

@@ -202,11 +202,12 @@ def params_text(sc: Scenario, ev: Evidence) -> str:
     """``params show``: every sampled input with its shape, central value, unit and grounds,
     then the sources of the evidence cited."""
     from h200cast.engine.model import specs
+    from h200cast.scenario.distributions import Point
 
     rows, cited = [], set()
     for key, spec in specs(sc):
         dist = getattr(spec, "dist", None)
-        if dist is None:
+        if isinstance(spec, Point):  # the one spec without a `dist`
             shape = f"{spec.value:g}"
         else:
             fields = {

@@ -20,10 +20,10 @@ import hashlib
 import itertools
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import numpy as np
 from pydantic import (
@@ -45,6 +45,10 @@ from h200cast.scenario.layers import Layers
 from h200cast.scenario.load import validate
 from h200cast.scenario.ref import ScenarioRef
 from h200cast.scenario.schema import StanceName
+
+if TYPE_CHECKING:
+    from h200cast.explore.discovery import Box
+    from h200cast.explore.sensitivity import SobolIndices
 
 
 class _Strict(BaseModel):
@@ -418,7 +422,9 @@ def _local(jobs: int | None, chunks: int) -> str:
     return f"local pool ({n})" if n > 1 else "in-process"
 
 
-def _evaluate(chunks: Sequence[Chunk], jobs: int | None, scheduler: str | None):
+def _evaluate(
+    chunks: Sequence[Chunk], jobs: int | None, scheduler: str | None
+) -> Iterator[tuple[Chunk, dict[str, np.ndarray]]]:
     """Yield (chunk, columns) as chunks finish: in-process, a local pool, or a Dask cluster."""
     if not chunks:
         return
@@ -470,7 +476,7 @@ def run_label(spec: SweepSpec, run: str | None) -> tuple[str, str]:
     )
 
 
-def sensitivity(spec: SweepSpec, params_dir: Path | None = None):
+def sensitivity(spec: SweepSpec, params_dir: Path | None = None) -> SobolIndices:
     """Sobol indices of the spec's sensitivity outputs over its input ranges."""
     from h200cast.explore.sensitivity import model_sobol
 
@@ -491,7 +497,7 @@ def sensitivity(spec: SweepSpec, params_dir: Path | None = None):
     )
 
 
-def discover(spec: SweepSpec, out: Path):
+def discover(spec: SweepSpec, out: Path) -> tuple[Box, list[Box]]:
     """PRIM on the sweep's results: which inputs lead to the spec's outcome of interest."""
     import pyarrow.parquet as pq
 

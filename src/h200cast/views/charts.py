@@ -22,7 +22,7 @@ WIDTH, HEIGHT = 560, 260
 BAND_NOTE = "Line: median of the draws; bands: 25-75 and 10-90 percentiles."
 
 
-def _title(text: str, caption: str | Sequence[str] | None):
+def _title(text: str, caption: str | Sequence[str] | None) -> alt.TitleParams:
     import altair as alt
 
     sub = [caption] if isinstance(caption, str) else list(caption or [])

@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     import altair as alt
     import pandas as pd
 
+    from h200cast.explore.sensitivity import SobolIndices
+
 Figure = tuple["alt.TopLevelMixin", "pd.DataFrame"]
 
 SHORTFALL_LABELS = {
@@ -264,7 +266,7 @@ def fee_sliders(results: Sequence[Result]) -> Figure:
     return charts.sliders_fee(table, "US fee revenue over the horizon, by stance", caption), table
 
 
-def sobol_indices(indices, output: str) -> Figure:
+def sobol_indices(indices: SobolIndices, output: str) -> Figure:
     """Sobol first-order and total indices of one output, inputs sorted by total index."""
     import pandas as pd
 
@@ -304,7 +306,7 @@ OUTPUT_LABELS = {
 """Short column labels for charts that compare several outputs."""
 
 
-def sobol_overview(indices) -> Figure:
+def sobol_overview(indices: SobolIndices) -> Figure:
     """Total Sobol indices of every output at once: which inputs matter for which output."""
     import pandas as pd
 

@@ -45,10 +45,11 @@ test: $(STAMP)  ## lint, schema drift, evidence, the test suite and nbval on eve
 notebooks: $(STAMP)  ## re-execute every notebook in place at its defaults (refreshes what nbval checks)
 	$(BIN)/h200cast notebooks --refresh
 
-lint: $(STAMP)  ## ruff (code and notebooks) and the import contract (layers, no cycles)
+lint: $(STAMP)  ## ruff (code and notebooks), the import contract (layers, no cycles) and mypy over src/
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-cache
+	$(BIN)/mypy
 
 bench: $(STAMP)  ## time the engine, the CLI, the notebooks and the report (figures go in the README)
 	$(BIN)/python benchmarks/bench_model.py

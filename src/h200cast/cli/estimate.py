@@ -109,8 +109,8 @@ def cmd_estimate(args: argparse.Namespace) -> int:
             skipped.append(err)
     if not fits:
         raise skipped[0]
-    for err in skipped:
-        print(f"h200cast: skipped, {err.render()}", file=sys.stderr)
+    for skip in skipped:
+        print(f"h200cast: skipped, {skip.render()}", file=sys.stderr)
     if args.check:
         return _check_estimates(fits)
     for f in fits:

@@ -536,6 +536,7 @@ class _StanceLevers:
         if self.per_domestic is not None:
             own = np.minimum(own, self.per_domestic * domestic)
         if self.approvals is not None:
+            assert self.batches is not None  # built with the approvals
             self.pool = self.pool + np.where(holds, self.batches[:, i], 0.0)
             ap = self.approvals
             own = np.minimum(own, np.minimum(ap["conversion"] * self.pool, ap["eligible"] * demand))

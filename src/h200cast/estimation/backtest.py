@@ -19,6 +19,7 @@ import io
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 
@@ -88,7 +89,9 @@ def _score(
     )
 
 
-def _intervals(res, X: np.ndarray) -> tuple[np.ndarray, dict[float, tuple[np.ndarray, np.ndarray]]]:
+def _intervals(
+    res: Any, X: np.ndarray
+) -> tuple[np.ndarray, dict[float, tuple[np.ndarray, np.ndarray]]]:
     pred = res.get_prediction(X)
     mid = np.asarray(pred.predicted_mean)
     bands = {}

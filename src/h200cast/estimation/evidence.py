@@ -113,7 +113,7 @@ def _rows(path: Path, columns: tuple[str, ...]) -> list[tuple[int, dict[str, str
             )
         out = []
         for i, row in enumerate(reader, start=2):
-            extra = row.pop(None, None) or []  # type: ignore[call-overload]
+            extra = row.pop(None, None) or []  # DictReader keeps surplus cells under None
             missing = sum(v is None for v in row.values())
             if extra or missing:
                 got = len(columns) + len(extra) - missing

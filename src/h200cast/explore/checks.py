@@ -279,7 +279,7 @@ def _schema_error(exc: ValidationError, data: Any, file: Path) -> InputError:
         value = value.get("kind", ...) if isinstance(value, dict) else ...
         msg = f"unknown kind; expected one of: {', '.join(KINDS)}"
     elif e["type"] == "extra_forbidden":
-        kind = _at(data, loc[:2]).get("kind") if len(loc) > 2 else None
+        kind = _at(data, loc[:2]).get("kind", "") if len(loc) > 2 else ""
         model = KINDS.get(kind) if len(loc) > 2 else ChecksFile if len(loc) == 1 else None
         fields = sorted(model.model_fields) if model else []
         msg = "unknown key" + (f"; expected one of: {', '.join(fields)}" if fields else "")
@@ -362,7 +362,12 @@ def _layers_and_scenario(
     if key not in _RESOLVED:
         from h200cast.estimation.evidence import fact_ids
 
-        layers = build_layers(**source, overrides=overrides)
+        layers = build_layers(
+            stance=source.get("stance"),
+            path=source.get("path"),
+            switching=source.get("switching"),
+            overrides=overrides,
+        )
         sc = validate(layers)
         check_evidence(sc, fact_ids(), layers)
         _RESOLVED[key] = (layers, sc)
@@ -453,9 +458,11 @@ def _observed(c: BoundsCheck | ApproxCheck) -> tuple[np.ndarray, list[str], str]
         x = metric_values(paths)[c.output]
         what = f"{c.stat} of {runs}" if c.stat != "all" else f"all {runs}"
         return np.atleast_1d(_stat(x, c.stat)).reshape(-1, 1), [""], what
+    assert c.variable is not None  # validated: a variable where there is no output
     arr = paths[c.variable]
     months = list(paths.months)
     if isinstance(c, ApproxCheck):
+        assert c.month is not None  # validated: an approx check on a variable has a month
         col = months.index(c.month)
         x = _stat(arr[:, col], c.stat)
         return np.atleast_1d(x).reshape(-1, 1), [c.month], f"{c.stat} of {runs}, {c.month}"
@@ -541,6 +548,7 @@ def _variants(c: MonotoneCheck) -> np.ndarray:
     every variant run in one vectorised model call (as :func:`h200cast.sensitivity.grid`),
     with each draw's stance weights as a sampled run would have them.
     """
+    assert c.input is not None  # validated: a monotone check without stances has an input
     sc = _scenario(c)
     base = sample(sc, c.draws, c.seed, point=c.point)
     vals = list(c.values or [])

@@ -24,7 +24,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import numpy as np
 from pydantic import (
@@ -44,7 +44,12 @@ from h200cast.io import manifest, parquet
 from h200cast.io.yamlfile import load_yaml
 from h200cast.scenario.layers import Layers
 from h200cast.scenario.load import validate
+from h200cast.scenario.ref import ScenarioRef
 from h200cast.scenario.schema import StanceName
+
+if TYPE_CHECKING:
+    from h200cast.explore.discovery import Box
+    from h200cast.explore.sensitivity import SobolIndices
 
 
 class _Strict(BaseModel):
@@ -280,7 +285,8 @@ def evaluate_chunk(chunk: Chunk) -> dict[str, np.ndarray]:
     from h200cast.results.scenarios import load_scenario
 
     sc = load_scenario(
-        **{chunk.kind: chunk.name}, params_dir=Path(chunk.params_dir) if chunk.params_dir else None
+        ScenarioRef.of(**{chunk.kind: chunk.name}),
+        params_dir=Path(chunk.params_dir) if chunk.params_dir else None,
     )
     dpp, n = chunk.draws_per_point, len(chunk.points)
     base = sample(sc, dpp, chunk.seed, point=chunk.others == "central").values
@@ -305,7 +311,7 @@ def plan(spec: SweepSpec, params_dir: Path | None = None) -> list[Chunk]:
     """The chunks of a sweep, in a fixed order."""
     points = design_points(spec)
     per = max(1, spec.chunk_rows // spec.draws_per_point)
-    chunks = []
+    chunks: list[Chunk] = []
     for kind, name in spec.run_names():
         for start in range(0, len(points), per):
             chunks.append(
@@ -470,12 +476,12 @@ def _evaluate(
         return
     jobs = worker_count(jobs, len(chunks))
     if jobs > 1:
-        from concurrent.futures import as_completed
+        from concurrent.futures import as_completed as pool_completed
 
         with process_pool(jobs) as pool:
-            futures = {pool.submit(evaluate_chunk, c): c for c in chunks}
-            for fut in as_completed(futures):
-                yield futures[fut], fut.result()
+            running = {pool.submit(evaluate_chunk, c): c for c in chunks}
+            for done in pool_completed(running):
+                yield running[done], done.result()
         return
     for c in chunks:
         yield c, evaluate_chunk(c)
@@ -595,13 +601,15 @@ def run_label(spec: SweepSpec, run: str | None) -> tuple[str, str]:
     )
 
 
-def sensitivity(spec: SweepSpec, params_dir: Path | None = None):
+def sensitivity(spec: SweepSpec, params_dir: Path | None = None) -> SobolIndices:
     """Sobol indices of the spec's sensitivity outputs over its input ranges."""
     from h200cast.explore.sensitivity import model_sobol
 
     s = spec.sensitivity
+    assert s is not None  # analyse() asks only for a spec with a sensitivity block
     kind, name = run_label(spec, s.run)
-    ranges = {k: (v.low, v.high) for k, v in spec.inputs.items()}
+    # with a sensitivity block every input is a Range (SweepSpec._consistent)
+    ranges = {k: (v.low, v.high) for k, v in spec.inputs.items() if isinstance(v, Range)}
     return model_sobol(
         **{kind: name},
         ranges=ranges,
@@ -614,13 +622,14 @@ def sensitivity(spec: SweepSpec, params_dir: Path | None = None):
     )
 
 
-def discover(spec: SweepSpec, out: Path):
+def discover(spec: SweepSpec, out: Path) -> tuple[Box, list[Box]]:
     """PRIM on the sweep's results: which inputs lead to the spec's outcome of interest."""
     import pyarrow.parquet as pq
 
     from h200cast.explore.discovery import prim
 
     dsc = spec.discovery
+    assert dsc is not None  # analyse() asks only for a spec with a discovery block
     _, name = run_label(spec, dsc.run)
     table = pq.read_table(out / "results.parquet").to_pandas()
     table = table[table["run"] == name]

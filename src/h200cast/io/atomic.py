@@ -169,7 +169,7 @@ def remove_stale_temporaries(parent: Path) -> list[Path]:
     A build still running in another process keeps its folder. Only folders named as
     :func:`atomic_dir` names them are touched.
     """
-    removed = []
+    removed: list[Path] = []
     try:
         candidates = list(Path(parent).glob(f".*{TMP_MARK}*"))
     except OSError:

@@ -32,7 +32,7 @@ MAX_NODES = 200_000
 _Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class _UniqueKeyLoader(_Base):  # type: ignore[misc, valid-type]
+class _UniqueKeyLoader(_Base):  # libyaml's loader where PyYAML has it
     """A safe loader that rejects duplicate keys instead of keeping the last."""
 
 

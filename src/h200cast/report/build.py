@@ -223,7 +223,8 @@ def run_pages(
     """
     from h200cast.report.runner import Job, execute_many
 
-    listed = old.get("pages") if isinstance(old.get("pages"), list) else []
+    pages_before = old.get("pages")
+    listed: list[Any] = pages_before if isinstance(pages_before, list) else []
     reused = {
         p["key"]: p
         for p in listed

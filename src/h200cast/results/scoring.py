@@ -321,7 +321,9 @@ def score_observations(forecast_dir: Path, observations: Sequence[Observation]) 
         sel = (months >= ob.period_start) & (months <= ob.period_end)
         if ob.variable in STOCKS:  # a level: its value at the end of the period, not a sum
             sel &= months == max(months[sel])
-        per_draw = np.bincount(draws[sel], weights=np.asarray(table.column(ob.variable))[sel])
+        per_draw: np.ndarray = np.bincount(
+            draws[sel], weights=np.asarray(table.column(ob.variable))[sel]
+        )
         if VARIABLES[ob.variable][0] == "share":  # a share is averaged over the months, not summed
             per_draw = per_draw / np.bincount(draws[sel])
         q = {p: float(np.percentile(per_draw, p)) for p in (5, 10, 25, 50, 75, 90, 95)}

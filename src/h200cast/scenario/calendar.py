@@ -13,7 +13,7 @@ import datetime as dt
 
 import numpy as np
 
-from h200cast.scenario.schema import STANCES, StancePath
+from h200cast.scenario.schema import STANCES, StanceName, StancePath
 
 
 def add_months(month: str, n: int) -> str:
@@ -35,7 +35,7 @@ def month_labels(start: str, horizon: int) -> list[str]:
     return [add_months(start, i) for i in range(horizon)]
 
 
-def ordered(names: set[str] | list[str]) -> tuple[str, ...]:
+def ordered(names: set[str] | list[str]) -> tuple[StanceName, ...]:
     """Stance names in the canonical order, strictest first."""
     return tuple(s for s in STANCES if s in set(names))
 

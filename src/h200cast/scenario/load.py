@@ -65,7 +65,8 @@ def _stances_named(chain: Mapping[str, Any]) -> set[str]:
     for part in (chain.get("initial"), chain.get("transitions")):
         if isinstance(part, dict):
             out |= {k for k in part if isinstance(k, str)}
-    rows = chain.get("transitions") if isinstance(chain.get("transitions"), dict) else {}
+    transitions = chain.get("transitions")
+    rows = transitions if isinstance(transitions, dict) else {}
     for row in rows.values():
         if isinstance(row, dict) and isinstance(row.get("to"), dict):
             out |= {k for k in row["to"] if isinstance(k, str)}
@@ -145,11 +146,10 @@ def build_layers(
         f = _named_file(params_dir, "paths", path)
         data = load_yaml(f)
         layers.merge(data, str(f), ("path",))
-        steps = data.get("steps") if isinstance(data.get("steps"), list) else []
+        raw_steps = data.get("steps")
+        steps = raw_steps if isinstance(raw_steps, list) else []
         names |= {
-            s.get("stance")
-            for s in steps
-            if isinstance(s, dict) and isinstance(s.get("stance"), str)
+            s["stance"] for s in steps if isinstance(s, dict) and isinstance(s.get("stance"), str)
         }
     for name in sorted(names):
         if name not in STANCES:
@@ -316,12 +316,13 @@ def check_file(file: Path, data: dict[str, Any], evidence_ids: set[str]) -> File
     """Validate one scenario file (base, stance, path or switching chain) on its own."""
     file = Path(file)
     kind = file_kind(file, data)
-    model: type[BaseModel] = {
+    models: dict[FileKind, type[BaseModel]] = {
         "switching": Switching,
         "path": StancePath,
         "stance": Stance,
         "base": BaseParams,
-    }[kind]
+    }
+    model = models[kind]
     layers = Layers()
     layers.merge(data, str(file))
     if kind == "base":

@@ -18,23 +18,25 @@ import datetime as dt
 import hashlib
 import json
 import math
-from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
     field_validator,
     model_validator,
 )
-from pydantic_core import PydanticCustomError
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import PydanticCustomError, core_schema
 
-from h200cast.scenario.distributions import EvidenceId, Spec
+from h200cast.scenario.distributions import EvidenceId, ParamSpec, Spec
 
-STANCES: tuple[str, ...] = (
+STANCES: tuple[StanceName, ...] = (
     "customs_ban",
     "rd_exemption",
     "necessity_only",
@@ -93,47 +95,63 @@ def _located(key: str, value: Any, message: str) -> PydanticCustomError:
 # --- parameter domains ----------------------------------------------------------------
 
 
-def _domain(lo: float, hi: float, what: str) -> Callable[[Any], Any]:
-    def check(spec: Any) -> Any:
+@dataclass(frozen=True)
+class Domain:
+    """Where a parameter's values must lie, as ``Annotated`` metadata on a spec field.
+
+    ``x: Annotated[StrictSpec, NonNeg("what x is")]`` rejects a spec that can produce a
+    value outside [lo, hi], describes the field in the JSON Schema as "what x is (a value
+    >= 0)" and adds its bounds there as ``x-domain``.
+    """
+
+    lo: float
+    hi: float
+    what: str
+    description: str
+
+    def check(self, spec: ParamSpec) -> ParamSpec:
         s_lo, s_hi = spec.bounds()
-        if s_lo < lo or s_hi > hi:
+        if s_lo < self.lo or s_hi > self.hi:
             bad = {k: v for k, v in spec.numbers().items() if k in ("value", "low", "mode", "high")}
             shown = ", ".join(f"{k}={v:g}" for k, v in bad.items())
-            raise ValueError(f"expected {what}, got {shown}")
+            raise ValueError(f"expected {self.what}, got {shown}")
         return spec
 
-    return check
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.no_info_after_validator_function(self.check, handler(source))
 
-
-def _param(lo: float, hi: float, what: str, description: str) -> Any:
-    return Annotated[
-        StrictSpec,
-        AfterValidator(_domain(lo, hi, what)),
-        Field(description=f"{description} ({what})", json_schema_extra={"x-domain": [lo, hi]}),
-    ]
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        js = handler(schema)
+        js["description"] = f"{self.description} ({self.what})"
+        js["x-domain"] = [self.lo, self.hi]
+        return js
 
 
 INF = float("inf")
 
 
-def Share(d: str) -> Any:
-    return _param(0.0, 1.0, "a share in [0, 1]", d)
+def Share(d: str) -> Domain:
+    return Domain(0.0, 1.0, "a share in [0, 1]", d)
 
 
-def NonNeg(d: str) -> Any:
-    return _param(0.0, INF, "a value >= 0", d)
+def NonNeg(d: str) -> Domain:
+    return Domain(0.0, INF, "a value >= 0", d)
 
 
-def Positive(d: str) -> Any:
-    return _param(1e-12, INF, "a value > 0", d)
+def Positive(d: str) -> Domain:
+    return Domain(1e-12, INF, "a value > 0", d)
 
 
-def Growth(d: str) -> Any:
-    return _param(-0.99, 10.0, "a yearly growth rate in [-0.99, 10]", d)
+def Growth(d: str) -> Domain:
+    return Domain(-0.99, 10.0, "a yearly growth rate in [-0.99, 10]", d)
 
 
-def NonPos(d: str) -> Any:
-    return _param(-INF, 0.0, "a value <= 0", d)
+def NonPos(d: str) -> Domain:
+    return Domain(-INF, 0.0, "a value <= 0", d)
 
 
 class _Strict(BaseModel):
@@ -159,17 +177,27 @@ class Sampling(_Strict):
 class Demand(_Strict):
     """China's demand for H200s."""
 
-    order_book_units: NonNeg("H200s ordered by Chinese buyers at the start")
-    order_delivery_months: Positive("months over which buyers wanted the order book delivered")
-    new_orders_units_per_month: NonNeg("new H200 orders per month once the order book is delivered")
-    ai_spending_growth_per_year: Growth("growth of China's AI accelerator spending")
-    price_elasticity: NonPos("elasticity of H200 demand to its price")
-    reference_price_usd: Positive("price at which the order book was quoted")
-    backlog_persistence: Share("share of unmet demand still on order the next month")
-    lost_to_domestic_share: Share(
-        "share of demand leaving the book that buys domestic chips instead"
-    )
-    grey_channel_share: Share("share of demand leaving the book that buys through grey channels")
+    order_book_units: Annotated[StrictSpec, NonNeg("H200s ordered by Chinese buyers at the start")]
+    order_delivery_months: Annotated[
+        StrictSpec, Positive("months over which buyers wanted the order book delivered")
+    ]
+    new_orders_units_per_month: Annotated[
+        StrictSpec, NonNeg("new H200 orders per month once the order book is delivered")
+    ]
+    ai_spending_growth_per_year: Annotated[
+        StrictSpec, Growth("growth of China's AI accelerator spending")
+    ]
+    price_elasticity: Annotated[StrictSpec, NonPos("elasticity of H200 demand to its price")]
+    reference_price_usd: Annotated[StrictSpec, Positive("price at which the order book was quoted")]
+    backlog_persistence: Annotated[
+        StrictSpec, Share("share of unmet demand still on order the next month")
+    ]
+    lost_to_domestic_share: Annotated[
+        StrictSpec, Share("share of demand leaving the book that buys domestic chips instead")
+    ]
+    grey_channel_share: Annotated[
+        StrictSpec, Share("share of demand leaving the book that buys through grey channels")
+    ]
 
     @model_validator(mode="after")
     def _split(self) -> Demand:
@@ -185,22 +213,34 @@ class Demand(_Strict):
 class USRule(_Strict):
     """Washington's side: licences, the volume cap, the fee, the chance of tightening."""
 
-    fee_rate: Share("US fee as a share of the sale value")
-    china_cap_share_of_us_volume: NonNeg("China volume allowed per unit shipped to US customers")
-    us_cumulative_units_before: NonNeg("H200s shipped to US customers before the forecast starts")
-    us_units_per_month: NonNeg("H200s shipped to US customers per month during the forecast")
-    licence_lag_months: NonNeg("months from the start until licences let shipments flow")
-    retighten_prob_per_month: Share(
-        "monthly chance that Washington stops H200 sales to China again"
-    )
+    fee_rate: Annotated[StrictSpec, Share("US fee as a share of the sale value")]
+    china_cap_share_of_us_volume: Annotated[
+        StrictSpec, NonNeg("China volume allowed per unit shipped to US customers")
+    ]
+    us_cumulative_units_before: Annotated[
+        StrictSpec, NonNeg("H200s shipped to US customers before the forecast starts")
+    ]
+    us_units_per_month: Annotated[
+        StrictSpec, NonNeg("H200s shipped to US customers per month during the forecast")
+    ]
+    licence_lag_months: Annotated[
+        StrictSpec, NonNeg("months from the start until licences let shipments flow")
+    ]
+    retighten_prob_per_month: Annotated[
+        StrictSpec, Share("monthly chance that Washington stops H200 sales to China again")
+    ]
 
 
 class Supply(_Strict):
     """What Nvidia can ship."""
 
-    inventory_units: NonNeg("H200s (and GH200s) in stock at the start")
-    production_lead_months: NonNeg("months from the start until new production for China arrives")
-    production_units_per_month: NonNeg("new H200s made for China per month once production runs")
+    inventory_units: Annotated[StrictSpec, NonNeg("H200s (and GH200s) in stock at the start")]
+    production_lead_months: Annotated[
+        StrictSpec, NonNeg("months from the start until new production for China arrives")
+    ]
+    production_units_per_month: Annotated[
+        StrictSpec, NonNeg("new H200s made for China per month once production runs")
+    ]
     production_stop_month: Count | None = Field(
         default=None,
         ge=0,
@@ -211,55 +251,66 @@ class Supply(_Strict):
 class Money(_Strict):
     """Prices."""
 
-    price_usd: Positive("average selling price of one H200")
+    price_usd: Annotated[StrictSpec, Positive("average selling price of one H200")]
 
 
 class Domestic(_Strict):
     """Domestic Chinese accelerators."""
 
     reference_month: MonthStr = Field(description="month at which share_at_reference applies")
-    share_at_reference: Share(
-        "domestic share of China's new AI accelerator deployments at the reference month"
-    )
-    logit_speed_per_year: NonNeg("speed of the S-curve: yearly rise of the share's log-odds")
-    market_units_per_month: NonNeg(
-        "China's AI accelerator deployments per month at the reference month"
-    )
-    capacity_multiple_2026: Positive(
-        "domestic output 12 months after the reference month, as a multiple of domestic deployments at it"
-    )
-    capacity_growth_per_year: Growth(
-        "yearly growth of domestic output from 12 months after the reference month"
-    )
+    share_at_reference: Annotated[
+        StrictSpec,
+        Share("domestic share of China's new AI accelerator deployments at the reference month"),
+    ]
+    logit_speed_per_year: Annotated[
+        StrictSpec, NonNeg("speed of the S-curve: yearly rise of the share's log-odds")
+    ]
+    market_units_per_month: Annotated[
+        StrictSpec, NonNeg("China's AI accelerator deployments per month at the reference month")
+    ]
+    capacity_multiple_2026: Annotated[
+        StrictSpec,
+        Positive(
+            "domestic output 12 months after the reference month, as a multiple of domestic deployments at it"
+        ),
+    ]
+    capacity_growth_per_year: Annotated[
+        StrictSpec,
+        Growth("yearly growth of domestic output from 12 months after the reference month"),
+    ]
 
 
 class Beijing(_Strict):
     """What Beijing allows under every stance."""
 
-    special_cases_share: Share(
-        "share of fresh demand allowed as special cases (university R&D) under any stance"
-    )
+    special_cases_share: Annotated[
+        StrictSpec,
+        Share("share of fresh demand allowed as special cases (university R&D) under any stance"),
+    ]
 
 
 class Approvals(_Strict):
     """Batches of approved volume for named firms."""
 
-    initial_batch_units: NonNeg("volume approved in the first batch")
-    follow_on_batch_units: NonNeg("volume approved in each later batch")
-    follow_on_every_months: Positive("months between later batches")
-    conversion_per_month: Share(
-        "share of approved-but-unused volume that turns into orders each month"
-    )
-    eligible_share: Share(
-        "share of demand from firms eligible for approval (state-backed firms excluded)"
-    )
+    initial_batch_units: Annotated[StrictSpec, NonNeg("volume approved in the first batch")]
+    follow_on_batch_units: Annotated[StrictSpec, NonNeg("volume approved in each later batch")]
+    follow_on_every_months: Annotated[StrictSpec, Positive("months between later batches")]
+    conversion_per_month: Annotated[
+        StrictSpec, Share("share of approved-but-unused volume that turns into orders each month")
+    ]
+    eligible_share: Annotated[
+        StrictSpec,
+        Share("share of demand from firms eligible for approval (state-backed firms excluded)"),
+    ]
 
 
 class DomesticQuota(_Strict):
     """A quota of domestic chips to buy before each H200."""
 
-    ratio: Positive("domestic chips to be bought per H200")
-    buyer_share: Share("share of domestic chip purchases made by firms that want H200s")
+    ratio: Annotated[StrictSpec, Positive("domestic chips to be bought per H200")]
+    buyer_share: Annotated[
+        StrictSpec, Share("share of domestic chip purchases made by firms that want H200s")
+    ]
 
 
 class Stance(_Strict):
@@ -272,10 +323,14 @@ class Stance(_Strict):
     name: StanceName
     description: str
     evidence: list[EvidenceId] = Field(min_length=1)
-    permitted_share: Share("share of demand Beijing lets firms buy outright") | None = None
+    permitted_share: (
+        Annotated[StrictSpec, Share("share of demand Beijing lets firms buy outright")] | None
+    ) = None
     domestic_quota: DomesticQuota | None = None
     approvals: Approvals | None = None
-    substitution_push: NonNeg("multiplier on the S-curve's speed while the stance holds")
+    substitution_push: Annotated[
+        StrictSpec, NonNeg("multiplier on the S-curve's speed while the stance holds")
+    ]
 
 
 class _Cited(_Strict):

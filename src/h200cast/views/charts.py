@@ -15,11 +15,14 @@ if TYPE_CHECKING:
     import altair as alt
     import pandas as pd
 
+    Layered = alt.LayerChart | alt.FacetChart
+    """What ``alt.layer`` returns: a facet chart when every layer has the same facets."""
+
 WIDTH, HEIGHT = 560, 260
 BAND_NOTE = "Line: median of the draws; bands: 25-75 and 10-90 percentiles."
 
 
-def _title(text: str, caption: str | Sequence[str] | None):
+def _title(text: str, caption: str | Sequence[str] | None) -> alt.TitleParams:
     import altair as alt
 
     sub = [caption] if isinstance(caption, str) else list(caption or [])
@@ -44,7 +47,7 @@ def fan(
     y_title: str,
     caption: str | Sequence[str] | None = None,
     bands: bool = True,
-) -> alt.Chart:
+) -> Layered:
     """Median line with 25-75 and 10-90 bands per run (from :func:`h200cast.frames.bands`)."""
     import altair as alt
 
@@ -168,7 +171,7 @@ def tornado(
 
 def share_history(
     counts: pd.DataFrame, fit: pd.DataFrame, caption: str | Sequence[str] | None = None
-) -> alt.Chart:
+) -> Layered:
     """Domestic-share counts by basis (filled), forecasts (open), and the fitted S-curve with its band."""
     import altair as alt
 
@@ -201,7 +204,7 @@ def share_history(
     )
 
 
-def grid(panels: Sequence[alt.TopLevelMixin], columns: int = 2) -> alt.ConcatChart:
+def grid(panels: Sequence[alt.Chart | Layered], columns: int = 2) -> alt.ConcatChart:
     """Panels side by side, ``columns`` per row, each keeping its own scales."""
     import altair as alt
 
@@ -282,9 +285,7 @@ def sliders_fee(
     )
 
 
-def indices(
-    df: pd.DataFrame, title: str, caption: str | Sequence[str] | None = None
-) -> alt.LayerChart:
+def indices(df: pd.DataFrame, title: str, caption: str | Sequence[str] | None = None) -> Layered:
     """Sobol first-order and total indices per input, with their confidence intervals as whiskers.
 
     ``df`` has columns ``input``, ``index`` (first order / total), ``value``, ``low``, ``high``.
@@ -319,9 +320,7 @@ def indices(
     )
 
 
-def heatmap(
-    df: pd.DataFrame, title: str, caption: str | Sequence[str] | None = None
-) -> alt.LayerChart:
+def heatmap(df: pd.DataFrame, title: str, caption: str | Sequence[str] | None = None) -> Layered:
     """A value per input (rows) and output (columns), shaded 0-1 and printed in each cell.
 
     ``df`` has columns ``input``, ``output``, ``value`` (and optional ``low``, ``high``

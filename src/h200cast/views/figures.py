@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     import altair as alt
     import pandas as pd
 
+    from h200cast.explore.sensitivity import SobolIndices
+
 Figure = tuple["alt.TopLevelMixin", "pd.DataFrame"]
 
 SHORTFALL_LABELS = {
@@ -113,7 +115,8 @@ def fee_cumulative(results: Result | Sequence[Result]) -> Figure:
     """US fee revenue accumulated from the first month (bands for one run, medians for several)."""
     table = frames.bands(results, "us_fee_usd", cumulative=True)
     one = isinstance(results, Result)
-    caption = frames.sources(results if one else results[0], ["us.fee_rate", "money.", "us."])
+    first = results if isinstance(results, Result) else results[0]
+    caption = frames.sources(first, ["us.fee_rate", "money.", "us."])
     return charts.fan(table, "US fee revenue, cumulative", "$ billion", caption, bands=one), table
 
 
@@ -263,7 +266,7 @@ def fee_sliders(results: Sequence[Result]) -> Figure:
     return charts.sliders_fee(table, "US fee revenue over the horizon, by stance", caption), table
 
 
-def sobol_indices(indices, output: str) -> Figure:
+def sobol_indices(indices: SobolIndices, output: str) -> Figure:
     """Sobol first-order and total indices of one output, inputs sorted by total index."""
     import pandas as pd
 
@@ -303,7 +306,7 @@ OUTPUT_LABELS = {
 """Short column labels for charts that compare several outputs."""
 
 
-def sobol_overview(indices) -> Figure:
+def sobol_overview(indices: SobolIndices) -> Figure:
     """Total Sobol indices of every output at once: which inputs matter for which output."""
     import pandas as pd
 

@@ -175,12 +175,12 @@ def share_fit(
 
     rec = (stored or load_stored("substitution_speed"))["record"]["prediction"]
     basis = basis or REFERENCE_BASIS
-    years = np.asarray(years if years is not None else np.linspace(2021.0, 2029.5, 35))
+    at = np.asarray(years if years is not None else np.linspace(2021.0, 2029.5, 35))
     levels = [t[6:-1] for t in rec["terms"] if t.startswith("basis[")]
-    mid, lo, hi = predict(rec, share_design(years, [basis] * len(years), levels))
+    mid, lo, hi = predict(rec, share_design(at, [basis] * len(at), levels))
     expit = lambda x: 100.0 / (1.0 + np.exp(-np.asarray(x)))  # noqa: E731
     return pd.DataFrame(
-        {"year": years, "p5": expit(lo), "p50": expit(mid), "p95": expit(hi), "basis": basis}
+        {"year": at, "p5": expit(lo), "p50": expit(mid), "p95": expit(hi), "basis": basis}
     )
 
 

@@ -251,7 +251,7 @@ def fee_answer(result: Result) -> str:
 def comparison_answer(results: list[Result]) -> str:
     """Which stance yields the most and the least US fee revenue, in words."""
     fee = {r.label: r.stats["us_fee_revenue_total_usd"]["p50"] for r in results}
-    best, worst = max(fee, key=fee.get), min(fee, key=fee.get)
+    best, worst = max(fee, key=fee.__getitem__), min(fee, key=fee.__getitem__)
     return (
         f"US fee revenue over the horizon ranges from **${fee[worst] / 1e9:.1f} billion under {worst}** to "
         f"**${fee[best] / 1e9:.1f} billion under {best}** (medians)."

@@ -11,6 +11,8 @@ from h200cast.views.units import display
 if TYPE_CHECKING:
     import pandas as pd
 
+    from h200cast.estimation.backtest import Score
+    from h200cast.estimation.estimate import Fit
     from h200cast.estimation.evidence import Evidence
     from h200cast.explore.checks import CheckResult
     from h200cast.scenario.schema import Scenario
@@ -80,7 +82,7 @@ def stance_table(shares: Mapping[str, Mapping[str, float]], every: int = 3) -> s
     return render(rows, ["month", "", *(f"{s} %" for s in names)])
 
 
-def fit_text(f) -> str:
+def fit_text(f: Fit) -> str:
     """A fit as a reader can check it: data, coefficients, fit statistics, residual checks, result."""
     spec = f.spec
     lines = [
@@ -90,7 +92,11 @@ def fit_text(f) -> str:
         "",
     ]
     rows = [
-        [c["term"], "", *(f"{c[k]:.4g}" for k in ("coef", "se", "t", "p", "ci90_low", "ci90_high"))]
+        [
+            str(c["term"]),
+            "",
+            *(f"{c[k]:.4g}" for k in ("coef", "se", "t", "p", "ci90_low", "ci90_high")),
+        ]
         for c in f.coefficients
     ]
     lines.append(render(rows, ["term", "", "coef", "se", "t", "p", "90% low", "90% high"]))
@@ -132,10 +138,10 @@ def fit_text(f) -> str:
     return "\n".join(lines)
 
 
-def backtest_text(scores, coverage) -> str:
+def backtest_text(scores: Sequence[Score], coverage: Mapping[str, Mapping[str, float]]) -> str:
     """Each scored observation, then the share inside each interval."""
 
-    def fmt(s, x: float) -> str:
+    def fmt(s: Score, x: float) -> str:
         return (
             f"{100 * x:.1f}%"
             if s.estimate == "substitution_speed"
@@ -202,11 +208,12 @@ def params_text(sc: Scenario, ev: Evidence) -> str:
     """``params show``: every sampled input with its shape, central value, unit and grounds,
     then the sources of the evidence cited."""
     from h200cast.engine.model import specs
+    from h200cast.scenario.distributions import Point
 
     rows, cited = [], set()
     for key, spec in specs(sc):
         dist = getattr(spec, "dist", None)
-        if dist is None:
+        if isinstance(spec, Point):  # the one spec without a `dist`
             shape = f"{spec.value:g}"
         else:
             fields = {

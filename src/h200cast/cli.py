@@ -228,6 +228,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="checks file (default params/checks.yaml)",
     )
 
+    scn = sub.add_parser(
+        "scenarios",
+        help="bear / base / bull scenarios with their probabilities, and signposts to watch",
+    )
+    scn.add_argument(
+        "--switching", default="from_2026_01_31", help="switching chain (default from_2026_01_31)"
+    )
+    scn.add_argument("--draws", type=_positive_int, default=20000)
+    scn.add_argument("--seed", type=_seed, default=20260131)
+    scn.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    scn.add_argument("--json", action="store_true", help="print JSON instead of tables")
+
     nbp = sub.add_parser("notebooks", help="execute the notebooks at their defaults (papermill)")
     nbp.add_argument("names", nargs="*", metavar="NAME", help="notebooks to run (default: all)")
     nbp.add_argument(
@@ -323,6 +335,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _cmd_check(args)
     if args.command == "backtest":
         return _cmd_backtest(args)
+    if args.command == "scenarios":
+        return _cmd_scenarios(args)
     raise AssertionError(args.command)  # pragma: no cover
 
 
@@ -683,6 +697,29 @@ def _cmd_check(args: argparse.Namespace) -> int:
     failed = sum(not r.passed for r in results)
     print(f"\n{len(results) - failed} of {len(results)} checks passed ({file})")
     return 1 if failed else 0
+
+
+def _cmd_scenarios(args: argparse.Namespace) -> int:
+    from h200cast import scenarios
+    from h200cast.model import simulate
+    from h200cast.params import load_scenario
+
+    sc = load_scenario(switching=args.switching, overrides=args.overrides)
+    p = simulate(sc, draws=args.draws, seed=args.seed)
+    scen, signs = scenarios.scenario_table(p), scenarios.signpost_table(p)
+    if args.json:
+        doc = {
+            "switching": args.switching,
+            "draws": args.draws,
+            "seed": args.seed,
+            "scenarios": scen,
+            "signposts": signs,
+        }
+        print(json.dumps(doc, indent=2, allow_nan=False, default=str).replace("NaN", "null"))
+    else:
+        print(f"{args.switching}: {args.draws:,} draws, seed {args.seed}\n")
+        print(scenarios.render(scen, signs))
+    return 0
 
 
 def _cmd_notebooks(args: argparse.Namespace) -> int:

@@ -423,3 +423,15 @@ def test_lhs_fills_every_stratum() -> None:
     x = d.vec("money.price_usd")
     u = np.where(x < c, (x - a) ** 2 / ((b - a) * (c - a)), 1 - (b - x) ** 2 / ((b - a) * (b - c)))
     assert sorted(np.floor(u * 1000).astype(int).tolist()) == list(range(1000))
+
+
+def test_blocks_of_draws_give_the_same_paths(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The loop runs over blocks of draws; the block size must not change any number.
+    import h200cast.model as model
+
+    sc = scenario(switching="from_2026_01_31")
+    whole = simulate(sc, 700, 3)
+    monkeypatch.setattr(model, "BLOCK", 128)
+    blocks = simulate(sc, 700, 3)
+    for name in model.VARIABLES:
+        np.testing.assert_array_equal(whole[name], blocks[name], err_msg=name)

@@ -23,7 +23,7 @@ NOTEBOOKS = notebook_paths()
 PARAMETERS = {"stance", "path", "switching", "overrides", "draws", "seed", "output_dir"}
 
 
-def test_the_six_notebooks_and_the_stance_page_are_there() -> None:
+def test_the_seven_notebooks_and_the_stance_page_are_there() -> None:
     assert [p.name for p in NOTEBOOKS] == [
         "01_demand.ipynb",
         "02_supply_shortfall.ipynb",
@@ -31,6 +31,7 @@ def test_the_six_notebooks_and_the_stance_page_are_there() -> None:
         "04_domestic_substitution.ipynb",
         "05_stance_comparison.ipynb",
         "06_sensitivity.ipynb",
+        "07_scenarios.ipynb",
         "stance_page.ipynb",
     ]
 

@@ -194,3 +194,86 @@ def render(scen: list[dict], signs: list[dict]) -> str:
     ]
     out += ["Signposts to watch:", table(rows2, head2)]
     return "\n".join(out)
+
+
+def _cell(metric: str, q: dict[str, float]) -> str:
+    """P50 [P5-P95] in the unit the column names."""
+    if any(np.isnan(v) for v in q.values()):
+        return "-"
+    if metric.endswith("_usd"):
+        return f"{q['p50'] / 1e9:.2f} [{q['p5'] / 1e9:.2f}-{q['p95'] / 1e9:.2f}]"
+    if "share" in metric:
+        return f"{100 * q['p50']:.1f} [{100 * q['p5']:.1f}-{100 * q['p95']:.1f}]"
+    return f"{q['p50'] / 1e3:,.0f} [{q['p5'] / 1e3:,.0f}-{q['p95'] / 1e3:,.0f}]"
+
+
+COLUMNS = {
+    "shipments_2026_units": "shipments 2026 (k)",
+    "us_fee_revenue_2026_usd": "duty collected 2026 ($B)",
+    "domestic_share_2026": "domestic share 2026 (%)",
+    "compute_gap_2026_units": "compute gap 2026 (k)",
+}
+
+
+def scenario_frame(scen: list[dict]):
+    """The scenario table as a DataFrame for notebooks and the report."""
+    import pandas as pd
+
+    return pd.DataFrame(
+        [
+            {
+                "scenario": r["scenario"],
+                "probability (%)": round(100 * r["probability"], 1),
+                **{label: _cell(m, r[m]) for m, label in COLUMNS.items()},
+            }
+            for r in scen
+        ]
+    )
+
+
+def signpost_frame(signs: list[dict]):
+    """The signpost table as a DataFrame."""
+    import pandas as pd
+
+    return pd.DataFrame(
+        [
+            {
+                "signpost": r["label"],
+                "by": r["by"],
+                "probability (%)": round(100 * r["probability"], 1),
+                "P50 shipments if seen (k)": round(r["p50_if_seen"] / 1e3),
+                "if not (k)": round(r["p50_if_not_seen"] / 1e3),
+                "moves forecast": r["moves_forecast"],
+            }
+            for r in signs
+        ]
+    )
+
+
+def scenario_chart(scen: list[dict]):
+    """Each scenario's probability as a bar, with its median 2026 shipments in the label."""
+    import pandas as pd
+
+    from h200cast import charts
+
+    table = pd.DataFrame(
+        [
+            {
+                "scenario": f"{r['scenario']} ({', '.join(r['stances'])})",
+                "part": r["scenario"],
+                "value": 100 * r["probability"],
+            }
+            for r in scen
+        ]
+    )
+    chart = charts.bars(
+        table,
+        "scenario",
+        "value",
+        "part",
+        "Beijing at the end of 2026: bear, base, bull",
+        "probability (% of draws)",
+        "Source: h200cast model, switching chain params/switching/from_2026_01_31.yaml.",
+        order=[r["scenario"] for r in scen],
+    )
+    return chart, table

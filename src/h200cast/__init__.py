@@ -37,6 +37,7 @@ _VIEWS = {
     "frames": "h200cast.views.frames",
     "notebook": "h200cast.views.notebook",
     "sensitivity": "h200cast.explore.sensitivity",
+    "scenarios": "h200cast.views.scenarios",
 }
 """Chart, table, notebook and sensitivity helpers, public as ``h200cast.figures`` and so on."""
 

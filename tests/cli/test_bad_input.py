@@ -240,7 +240,12 @@ CASES = [
     Case(
         "low_above_high_uniform",
         RUN_OM,
-        replace_once("base.yaml", "    low: 500000\n", "    low: 5000000\n"),
+        replace_once(
+            "base.yaml",
+            "    value: 0\n    unit: units\n    evidence: [L207, L210]\n",
+            "    dist: uniform\n    low: 5000000\n    high: 3000000\n"
+            "    unit: units\n    evidence: [L207, L210]\n",
+        ),
         names=[BASE + ": us.us_cumulative_units_before"],
         expect=["expected low <= high", "low=5000000"],
     ),

@@ -21,14 +21,18 @@ REQUIRED = [
     "shipments_2026_units",
     "shortfall_total_units",
     "shortfall_beijing_units",
+    "shortfall_buyers_units",
     "shortfall_us_rule_units",
     "shortfall_supply_units",
     "nvidia_revenue_total_usd",
     "us_fee_revenue_total_usd",
     "us_fee_revenue_2026_usd",
+    "us_fee_upper_total_usd",
     "domestic_share_2026_end",
     "domestic_share_end",
     "months_to_domestic_share_50",
+    "months_to_domestic_share_80",
+    "compute_gap_total_units",
 ]
 
 
@@ -156,3 +160,31 @@ def test_files_written_atomically_get_the_usual_permissions(tmp_path: Path) -> N
 
     atomic_write_text(tmp_path / "a.json", "{}\n")
     assert (tmp_path / "a.json").stat().st_mode & 0o777 == 0o666 & ~_umask()
+
+
+def test_scenarios_json_has_probabilities_and_signposts(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["scenarios", "--draws", "600", "--json"]) == 0
+    obj = json.loads(capsys.readouterr().out)
+    scen = {r["scenario"]: r for r in obj["scenarios"]}
+    assert list(scen) == ["bear", "base", "bull"]
+    assert sum(r["probability"] for r in scen.values()) == pytest.approx(1.0)
+    assert all(0 < r["probability"] < 1 for r in scen.values())  # the chain reaches all three
+    signs = {r["signpost"]: r for r in obj["signposts"]}
+    assert set(signs) == {
+        "first_customs_clearance",
+        "final_licence_terms",
+        "china_in_nvidia_guidance",
+        "tsmc_wafer_starts",
+    }
+    for r in signs.values():
+        assert 0 <= r["probability"] <= 1
+        assert r["moves_forecast"] in {"up", "down", "no change"}
+    # seeing the first customs clearance can only mean more shipped, never less
+    first = signs["first_customs_clearance"]
+    assert first["moves_forecast"] == "up" and first["p50_if_seen"] > first["p50_if_not_seen"]
+
+
+def test_scenarios_table_is_readable(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["scenarios", "--draws", "400"]) == 0
+    out = capsys.readouterr().out
+    assert "bear" in out and "bull" in out and "Signposts to watch" in out

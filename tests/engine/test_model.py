@@ -29,22 +29,40 @@ def check_invariants(p: Paths) -> None:
         "new_demand",
         "demand",
         "permitted",
+        "firm_orders",
         "us_allowed",
         "supply_available",
         "shipments",
         "shortfall_beijing",
+        "shortfall_buyers",
         "shortfall_us_rule",
         "shortfall_supply",
         "backlog",
+        "intentions_waiting",
+        "blocked_waiting",
+        "firm_backlog",
+        "left_beijing",
+        "left_buyers",
+        "left_us_rule",
+        "left_supply",
         "production",
+        "stock_released",
+        "reallocated",
+        "written_down",
+        "licensed_unused",
         "lost_to_domestic",
         "grey_channel",
         "revenue_usd",
+        "customs_value_usd",
         "us_fee_usd",
+        "us_fee_upper_usd",
         "nvidia_net_usd",
         "market_units",
+        "accelerator_demand",
         "domestic_capacity",
+        "domestic_wanted",
         "domestic_units",
+        "compute_gap",
         "approvals_unused",
     ):
         x = p[name]
@@ -52,43 +70,67 @@ def check_invariants(p: Paths) -> None:
         assert np.isfinite(x).all(), name
         assert (x >= -TOL * np.maximum(1.0, np.abs(x).max())).all(), f"{name} negative"
     assert (p["inventory"] >= -1e-6).all(), "inventory negative"
-    # shipments never exceed demand (incl. backlog), Beijing's permit, the US allowance or supply
+    # shipments never exceed what is outstanding, firm orders, the US allowance or supply
     assert_le(ship, dem, "shipments <= demand")
-    assert_le(ship, p["permitted"], "shipments <= permitted")
+    assert_le(np.cumsum(ship, axis=1), np.cumsum(p["firm_orders"], axis=1), "shipped <= ordered")
+    assert_le(
+        np.cumsum(p["firm_orders"], axis=1),
+        np.cumsum(p["permitted"], axis=1),
+        "ordered <= permitted",
+    )
     assert_le(ship, p["us_allowed"], "shipments <= US allowance")
     assert_le(ship, p["supply_available"], "shipments <= supply")
-    # demand is fresh demand plus last month's backlog; the backlog is the persisting shortfall
+    # outstanding = fresh + what waited; each pool's flows balance (nothing counted twice)
     carried = np.concatenate([np.zeros((p.n_draws, 1)), p["backlog"][:, :-1]], axis=1)
     np.testing.assert_allclose(dem, p["new_demand"] + carried, rtol=1e-9, atol=1e-6)
-    persistence = p.draws.col("demand.backlog_persistence")
-    np.testing.assert_allclose(p["backlog"], persistence * (dem - ship), rtol=1e-9, atol=1e-6)
-    # the three parts of the shortfall add up to it
-    parts = p["shortfall_beijing"] + p["shortfall_us_rule"] + p["shortfall_supply"]
-    np.testing.assert_allclose(parts, dem - ship, rtol=1e-9, atol=1e-6)
-    # stock flow: inventory falls by shipments and rises by production
+    left = p["left_beijing"] + p["left_buyers"] + p["left_us_rule"] + p["left_supply"]
+    np.testing.assert_allclose(dem, ship + p["backlog"] + left, rtol=1e-9, atol=1e-3)
+    # the four parts of the shortfall add up to it
+    parts = (
+        p["shortfall_beijing"]
+        + p["shortfall_buyers"]
+        + p["shortfall_us_rule"]
+        + p["shortfall_supply"]
+    )
+    np.testing.assert_allclose(parts, dem - ship, rtol=1e-9, atol=1e-3)
+    # stock flow: inventory falls by shipments and stock released, rises by production
     inv0 = p.draws.col("supply.inventory_units")
     np.testing.assert_allclose(
-        p["inventory"], inv0 + np.cumsum(p["production"] - ship, axis=1), rtol=1e-9, atol=1e-3
+        p["inventory"],
+        inv0 + np.cumsum(p["production"] - ship - p["stock_released"], axis=1),
+        rtol=1e-9,
+        atol=1e-3,
     )
-    # China's cumulative volume stays within the US cap
+    # China's cumulative volume stays within the US cap (a flow: half the US-customer volume)
     cap = p.draws.col("us.china_cap_share_of_us_volume") * (
         p.draws.col("us.us_cumulative_units_before")
         + p.draws.col("us.us_units_per_month") * np.arange(1, p.n_months + 1)
     )
     assert_le(np.cumsum(ship, axis=1), cap, "cumulative China volume <= US cap")
-    # money: fee = rate x revenue, net = revenue - fee
+    assert_le(ship, ship * p["us_open"], "nothing ships once Washington has closed")
+    # money: the duty is at most the rate times the customs value, which is at most the
+    # sale value; at a rate of 25% or less it stays under the upper bound (25% of sales)
+    rate = p.draws.col("us.fee_rate")
+    assert_le(p["us_fee_usd"], rate * p["customs_value_usd"], "duty <= rate x customs value")
+    assert_le(p["customs_value_usd"], p["revenue_usd"], "customs value <= sale value")
+    low = np.broadcast_to(rate <= 0.25, p["us_fee_usd"].shape)
+    assert_le(p["us_fee_usd"][low], p["us_fee_upper_usd"][low], "duty <= 25% of the sale value")
     np.testing.assert_allclose(
-        p["us_fee_usd"], p.draws.col("us.fee_rate") * p["revenue_usd"], rtol=1e-12, atol=1e-6
+        p["nvidia_net_usd"], p["revenue_usd"] - p["us_fee_usd"], rtol=1e-12, atol=1e-6
     )
+    # the market balance closes exactly: demand = domestic + legal Nvidia + grey + gap
     np.testing.assert_allclose(
-        p["revenue_usd"], ship * p.draws.col("money.price_usd"), rtol=1e-12, atol=1e-6
-    )  # USD; atol covers subnormal floats
-    # shares stay in [0, 1]; the realised domestic share never exceeds the desired one
-    for name in ("domestic_share", "domestic_share_desired", "us_open"):
+        p["accelerator_demand"],
+        p["domestic_units"] + ship + p["grey_channel"] + p["compute_gap"],
+        rtol=1e-12,
+        atol=1e-6,
+    )
+    # shares stay in [0, 1]; domestic deployments stay within capacity and what is wanted
+    for name in ("domestic_share", "domestic_share_desired", "us_open", "terms_final"):
         assert ((p[name] >= 0) & (p[name] <= 1)).all(), name
-    assert_le(p["domestic_share"], p["domestic_share_desired"], "realised share <= desired share")
     assert_le(p["domestic_units"], p["domestic_capacity"], "domestic units <= capacity")
-    # totals: every unit of demand is shipped or short, and the split adds up
+    assert_le(p["domestic_units"], p["domestic_wanted"], "domestic units <= wanted")
+    # totals: every fresh intention is shipped or short, and the split adds up
     m = values(p)
     np.testing.assert_allclose(
         m["shipments_total_units"] + m["shortfall_total_units"],
@@ -97,16 +139,17 @@ def check_invariants(p: Paths) -> None:
         atol=1e-3,
     )
     np.testing.assert_allclose(
-        m["shortfall_beijing_units"] + m["shortfall_us_rule_units"] + m["shortfall_supply_units"],
+        m["shortfall_beijing_units"]
+        + m["shortfall_buyers_units"]
+        + m["shortfall_us_rule_units"]
+        + m["shortfall_supply_units"],
         m["shortfall_total_units"],
         rtol=1e-9,
         atol=1e-3,
     )
-    np.testing.assert_allclose(
-        m["us_fee_revenue_total_usd"],
-        p.draws.vec("us.fee_rate") * m["nvidia_revenue_total_usd"],
-        rtol=1e-12,
-        atol=1e-6,  # USD; covers subnormal floats when the fee rate is near zero
+    low = p.draws.vec("us.fee_rate") <= 0.25
+    assert_le(
+        m["us_fee_revenue_total_usd"][low], m["us_fee_upper_total_usd"][low], "duty <= upper bound"
     )
 
 
@@ -127,8 +170,26 @@ _RANGES = {
     "demand.ai_spending_growth_per_year": (-0.5, 2.0),
     "demand.price_elasticity": (-2.0, 0.0),
     "demand.backlog_persistence": (0.0, 1.0),
+    "demand.blocked_persistence": (0.0, 1.0),
+    "demand.firm_order_persistence": (0.0, 1.0),
+    "demand.alternatives_sensitivity": (0.0, 1.0),
     "demand.lost_to_domestic_share": (0.0, 0.7),
     "demand.grey_channel_share": (0.0, 0.3),  # with the base high of lost_to_domestic (0.7), <= 1
+    "buyers.terms_final_prob_per_month": (0.0, 1.0),
+    "buyers.never_convert_prob": (0.0, 1.0),
+    "buyers.conversion_per_month": (0.0, 1.0),
+    "us.customs_value_share": (0.0, 1.0),
+    "us.duty_collection_prob": (0.0, 1.0),
+    "us.duty_pass_through": (0.0, 1.0),
+    "us.review_stall_prob": (0.0, 1.0),
+    "us.stall_exit_prob_per_month": (0.0, 1.0),
+    "us.licence_units": (0.0, 2e5),
+    "us.licensed_buyers": (0.0, 10.0),
+    "us.licence_every_months": (0.1, 12.0),
+    "us.congress_block_prob_per_month": (0.0, 1.0),
+    "supply.reallocation_per_month": (0.0, 1.0),
+    "supply.writedown_share": (0.0, 1.0),
+    "domestic.capacity_order_response": (0.0, 1.0),
     "money.price_usd": (1000.0, 80000.0),
     "us.fee_rate": (0.0, 1.0),
     "us.us_cumulative_units_before": (0.0, 5e6),
@@ -171,12 +232,21 @@ def test_invariants_random_parameters(overrides: tuple[str, ...], which: str, se
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(overrides=random_overrides(), seed=hs.integers(0, 2**31 - 1))
 def test_orderings_random_parameters(overrides: tuple[str, ...], seed: int) -> None:
-    check_orderings(overrides, seed, draws=40)
+    # The orderings rest on two structural facts that random values could break, so they
+    # are held: special cases stay within their committed range (at most 3%, below every
+    # other stance's admitted share, so a ban's buyers are the fewest), and spare domestic
+    # capacity does not feed back into how long H200 buyers wait (with that feedback an
+    # open market that ships more leaves more spare capacity, and its buyers give up sooner:
+    # a few units' difference in some draws).
+    held = ("beijing.special_cases_share", "demand.alternatives_sensitivity")
+    kept = tuple(o for o in overrides if not o.startswith(held))
+    extra = ("beijing.special_cases_share=0.03", "demand.alternatives_sensitivity=0")
+    check_orderings((*kept, *extra), seed, draws=40)
 
 
 def check_orderings(overrides: tuple[str, ...], seed: int, draws: int) -> None:
     """For the same draws: open_market ships the most, customs_ban the least, and a ban
-    leaves the domestic share at least as high as an open market, every month."""
+    leaves the domestic share of deployments at least as high as an open market, every month."""
     res = {
         s: simulate(scenario(stance=s, overrides=overrides), draws=draws, seed=seed)
         for s in STANCES
@@ -185,10 +255,18 @@ def check_orderings(overrides: tuple[str, ...], seed: int, draws: int) -> None:
     for s in STANCES:
         assert_le(total[s], total["open_market"], f"{s} ships no more than open_market")
         assert_le(total["customs_ban"], total[s], f"customs_ban ships no more than {s}")
+
+    # the share of everything deployed over the horizon (a month alone can dip: an open
+    # market that used up the cumulative US cap early ships less that month than a ban)
+    def share(p: Paths) -> np.ndarray:
+        dom = p["domestic_units"].sum(axis=1)
+        total = dom + p["shipments"].sum(axis=1) + p["grey_channel"].sum(axis=1)
+        return np.divide(dom, total, out=np.ones_like(dom), where=total > 0)
+
     assert_le(
-        res["open_market"]["domestic_share"],
-        res["customs_ban"]["domestic_share"],
-        "domestic share under customs_ban >= open_market",
+        share(res["open_market"]),
+        share(res["customs_ban"]),
+        "domestic share of deployments under customs_ban >= open_market",
     )
 
 
@@ -200,13 +278,25 @@ def test_orderings_committed_parameters() -> None:
 
 AMPLE = (
     "supply.inventory_units=1e9",
+    "supply.reallocation_per_month=0",
     "us.us_cumulative_units_before=1e10",
     "us.licence_lag_months=0",
+    "us.review_stall_prob=0",
+    "us.licence_units=1e9",
     "us.retighten_prob_per_month=0",
+    "us.congress_block_prob_per_month=0",
+    "us.customs_value_share=1",
+    "us.duty_collection_prob=1",
+    "us.duty_pass_through=0",
+    "buyers.never_convert_prob=0",
+    "buyers.terms_final_prob_per_month=1",
+    "buyers.conversion_per_month=1",
     "demand.new_orders_units_per_month=0",
     "money.price_usd=27000",
     "calendar.horizon_months=12",
 )
+"""Nothing limits an open market: terms final at once, every permitted intention ordered,
+licences and stock ample, the duty collected on the full price and not passed on."""
 
 
 def p50(result) -> dict[str, float]:
@@ -256,6 +346,7 @@ def test_supply_shortfall_when_stock_runs_out() -> None:
         "supply.production_units_per_month=0",
         "demand.backlog_persistence=0",
     )
+    # firm orders beyond stock wait (persistence 0.95) or are cancelled: all short of supply
     r = run(stance="open_market", overrides=over, point=True)
     m = p50(r)
     assert m["shipments_total_units"] == pytest.approx(300_000)
@@ -264,8 +355,8 @@ def test_supply_shortfall_when_stock_runs_out() -> None:
 
 
 def test_backlog_carries_unmet_demand_forward() -> None:
-    # Licences arrive after 3 months; with full persistence nothing is lost and all 2M ship.
-    over = (*AMPLE, "us.licence_lag_months=3", "demand.backlog_persistence=1")
+    # Licences arrive after 3 months; firm orders all wait, so nothing is lost and all 2M ship.
+    over = (*AMPLE, "us.licence_lag_months=3", "demand.firm_order_persistence=1")
     r = run(stance="open_market", overrides=over, point=True)
     ship = r.paths["shipments"][0]
     assert ship[:3] == pytest.approx([0, 0, 0])
@@ -291,12 +382,19 @@ def test_reported_path_january_weights() -> None:
 
 
 def test_months_to_share_never_is_horizon_plus_one() -> None:
+    # Domestic capacity shrinks to 5% a year and never responds, and grey channels serve 30%
+    # of the unserved foreign demand: domestic chips stay a minority of what is deployed.
     over = (
         "domestic.logit_speed_per_year=0",
         "domestic.share_at_reference=0.3",
+        "domestic.capacity_multiple_2026=0.05",
+        "domestic.capacity_growth_per_year=0",
+        "domestic.capacity_order_response=0",
+        "demand.grey_channel_share=0.3",
         "calendar.horizon_months=24",
     )
     r = run(stance="open_market", overrides=over, point=True)
+    assert r.paths["domestic_share"].max() < 0.5
     assert r.stats["months_to_domestic_share_50"]["p50"] == 25
 
 
@@ -325,3 +423,15 @@ def test_lhs_fills_every_stratum() -> None:
     x = d.vec("money.price_usd")
     u = np.where(x < c, (x - a) ** 2 / ((b - a) * (c - a)), 1 - (b - x) ** 2 / ((b - a) * (b - c)))
     assert sorted(np.floor(u * 1000).astype(int).tolist()) == list(range(1000))
+
+
+def test_blocks_of_draws_give_the_same_paths(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The loop runs over blocks of draws; the block size must not change any number.
+    import h200cast.engine.model as model
+
+    sc = scenario(switching="from_2026_01_31")
+    whole = simulate(sc, 700, 3)
+    monkeypatch.setattr(model, "BLOCK", 128)
+    blocks = simulate(sc, 700, 3)
+    for name in model.VARIABLES:
+        np.testing.assert_array_equal(whole[name], blocks[name], err_msg=name)

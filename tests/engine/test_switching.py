@@ -15,7 +15,7 @@ from h200cast.cli import main
 from h200cast.cli.params import check_file
 from h200cast.engine.model import simulate
 from h200cast.engine.sampling import stream
-from h200cast.engine.switching import chain_states
+from h200cast.engine.switching import chain_states, transition_matrices
 from h200cast.errors import InputError
 from h200cast.scenario.schema import STANCES
 
@@ -64,13 +64,19 @@ def test_committed_chain_runs_from_the_reported_january() -> None:
     share = p.stance_share
     np.testing.assert_allclose(share.sum(axis=1), 1.0)
     col = {n: i for i, n in enumerate(p.stance_names)}
-    # January follows the reported path; February is the chain's initial state
+    # January follows the reported path; February is the chain's uncertain initial state
     assert share[0, col["customs_ban"]] == pytest.approx(21 / 31)
-    assert share[1, col["selective_approval"]] == 1.0
-    # March: one step of the selective_approval row (0.90 stays), within sampling error
-    row = sc.switching.transitions["selective_approval"].to
-    for name, prob in row.items():
-        assert share[2, col[name]] == pytest.approx(prob, abs=0.02)
+    P0 = np.zeros(len(col))
+    for name, prob in sc.switching.initial.items():
+        P0[col[name]] = prob
+    np.testing.assert_allclose(share[1], P0, atol=0.02)
+    assert share[1, col["selective_approval"]] < 1.0
+    # March: one ordinary step; April: the decision point (the Trump-Xi talks) uses its own
+    # rows, so the distribution moves by a different matrix; within sampling error
+    M = transition_matrices(sc.switching, p.stance_names, 3)
+    np.testing.assert_allclose(share[2], P0 @ M[1], atol=0.02)
+    np.testing.assert_allclose(share[3], P0 @ M[1] @ M[2], atol=0.02)
+    assert not np.allclose(M[2], M[1])
     # draws differ: some draws are under a ban at the horizon, some are open
     last = p.stance_weights[:, -1, :].argmax(axis=1)
     assert {col["customs_ban"], col["open_market"], col["selective_approval"]} <= set(last.tolist())
@@ -92,7 +98,7 @@ def test_run_json_carries_stance_shares(capsys: pytest.CaptureFixture[str]) -> N
     for month, row in shares.items():
         assert sum(row.values()) == pytest.approx(1.0), month
         assert set(row) <= set(STANCES)
-    assert shares["2026-02"] == {"selective_approval": 1.0}
+    assert set(shares["2026-02"]) == set(scenario(switching="from_2026_01_31").switching.initial)
 
 
 def _write_chain(tmp_path: Path, edit) -> Path:
@@ -221,3 +227,13 @@ def test_chain_start_must_fall_within_the_horizon(
     assert rc == 2 and out == ""
     assert err.startswith(f"h200cast: error: {chain}: switching.start: got '{start}': "), err
     assert "2026-01-01" in err and "2028-12-01" in err
+
+
+def test_decision_point_rows_apply_only_to_their_step() -> None:
+    # Two stances. Ordinary months stay put for sure; the step into month 2 (a decision
+    # point) moves everyone from stance 0 to 1. So paths are 0, 0, 1, 1, 1.
+    stay = np.eye(2)
+    move = np.array([[0.0, 1.0], [0.0, 1.0]])
+    P = np.stack([stay, stay, move, stay, stay])
+    s = chain_states(np.array([1.0, 0.0]), P, np.full((3, 5), 0.5))
+    assert s.tolist() == [[0, 0, 1, 1, 1]] * 3

@@ -22,9 +22,17 @@ AMPLE = textwrap.indent(
         """\
         overrides:
           supply.inventory_units: 1.0e+9
+          supply.reallocation_per_month: 0
           us.us_cumulative_units_before: 1.0e+10
           us.licence_lag_months: 0
+          us.review_stall_prob: 0
+          us.licence_units: 1.0e+9
           us.retighten_prob_per_month: 0
+          us.congress_block_prob_per_month: 0
+          buyers.never_convert_prob: 0
+          buyers.terms_final_prob_per_month: 1
+          buyers.conversion_per_month: 1
+          us.duty_pass_through: 0
           demand.new_orders_units_per_month: 0
           money.price_usd: 27000
           calendar.horizon_months: 12
@@ -54,7 +62,16 @@ def check_cli(capsys, file: Path) -> tuple[int, str, str]:
 def test_committed_checks_all_pass() -> None:
     checks = load_checks()
     assert len(checks) >= 10
-    assert {c.kind for c in checks} == {"bounds", "approx", "monotone"}
+    assert {c.kind for c in checks} == {"bounds", "approx", "monotone", "relation"}
+    names = {c.name for c in checks}
+    assert {
+        "market_balance_closes",
+        "no_stance_ships_more_than_firm_orders",
+        "customs_ban_raises_domestic_share",
+        "duty_within_25pct_of_customs_value",
+        "necessity_only_ships_within_its_permitted_share",
+        "rd_exemption_ships_within_its_permitted_share",
+    } <= names
     results = run_checks(checks)
     failed = [f"{r.name}: {r.detail}" for r in results if not r.passed]
     assert not failed, "\n".join(failed)
@@ -191,6 +208,37 @@ def test_monotone_variants_match_separate_runs() -> None:
             """,
             "draws rise",
             id="monotone-stances",
+        ),
+        pytest.param(
+            """\
+            checks:
+              - name: balance_without_gap
+                description: leaving out the compute gap, the balance does not close
+                kind: relation
+                stance: customs_ban
+                draws: 50
+                left: [accelerator_demand]
+                op: eq
+                right: [domestic_units, shipments, grey_channel]
+            """,
+            "draw-months violate",
+            id="relation-variables",
+        ),
+        pytest.param(
+            """\
+            checks:
+              - name: ships_more_than_admitted
+                description: open market admits everything, so shipments are not 1% of it
+                kind: relation
+                stances: [open_market]
+                draws: 50
+                left: [shipments_total_units]
+                op: le
+                factor: 0.0001
+                right: [permitted_total_units]
+            """,
+            "draws violate",
+            id="relation-metrics",
         ),
     ],
 )

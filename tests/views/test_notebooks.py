@@ -35,7 +35,7 @@ GOLDEN_DIRS = [Path(p) for p in _GOLDENS_ENV.split(os.pathsep) if p] or [ROOT / 
 GOLDENS = [d / p.name for d in GOLDEN_DIRS for p in NOTEBOOKS]
 
 
-def test_the_six_notebooks_and_the_stance_page_are_there() -> None:
+def test_the_seven_notebooks_and_the_stance_page_are_there() -> None:
     assert [p.name for p in NOTEBOOKS] == [
         "01_demand.ipynb",
         "02_supply_shortfall.ipynb",
@@ -43,6 +43,7 @@ def test_the_six_notebooks_and_the_stance_page_are_there() -> None:
         "04_domestic_substitution.ipynb",
         "05_stance_comparison.ipynb",
         "06_sensitivity.ipynb",
+        "07_scenarios.ipynb",
         "stance_page.ipynb",
     ]
 

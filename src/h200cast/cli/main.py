@@ -13,10 +13,20 @@ import sys
 from collections.abc import Sequence
 
 from h200cast import __version__
-from h200cast.cli import check, estimate, evidence, notebooks, params, report, run, sweep
+from h200cast.cli import (
+    check,
+    estimate,
+    evidence,
+    notebooks,
+    params,
+    report,
+    run,
+    scenarios,
+    sweep,
+)
 from h200cast.errors import InputError
 
-GROUPS = (run, estimate, params, evidence, sweep, check, notebooks, report)
+GROUPS = (run, estimate, params, evidence, sweep, check, scenarios, notebooks, report)
 """Command modules, each with ``add(subparsers)``; their commands set ``func``."""
 
 

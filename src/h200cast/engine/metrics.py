@@ -1,14 +1,18 @@
 """Headline metrics: one number per draw, summarised as P5 / P50 / P95 / mean.
 
 Totals over the horizon count each unit of demand once. A month's shortfall includes
-the backlog carried into it, so summing monthly shortfalls would count a unit that
-waits three months three times. Instead, the total shortfall is the demand that left
-the book in each month (the part not carried over) plus what is still on order at the
-end; its split follows each month's split, so the three parts always add up to the total.
+what waits from earlier months, so summing monthly shortfalls would count a unit that
+waits three months three times. Instead, the total shortfall is what left each pool in
+each month (given up or cancelled) plus what still waits at the end, by pool: blocked by
+Beijing, permitted but not ordered (buyers), firm but held by the US side, firm but short
+of supply. The four parts add up to the total, and shipments plus the total shortfall
+equal the fresh intentions.
 """
 
 from __future__ import annotations
 
+import functools
+import operator
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -39,21 +43,35 @@ def _in_year(var: str, year: int) -> Callable[[Paths], np.ndarray]:
     return lambda p: p[var][:, _months_in_year(p, year)].sum(axis=1)
 
 
-def shortfall_weights(p: Paths) -> np.ndarray:
-    """Weight of each month's shortfall in the horizon total, shape (draws, months).
+_POOLS = {
+    "beijing": ("left_beijing", None),
+    "buyers": ("left_buyers", None),
+    "us_rule": ("left_us_rule", True),
+    "supply": ("left_supply", False),
+}
 
-    ``1 - persistence`` for every month but the last (the part that left the book),
-    and 1 for the last month (all of it is unmet at the horizon).
-    """
-    w = np.broadcast_to(
-        1.0 - p.draws.col("demand.backlog_persistence"), (p.n_draws, p.n_months)
-    ).copy()
-    w[:, -1] = 1.0
-    return w
+
+def shortfall_part(p: Paths, part: str) -> np.ndarray:
+    """What left one pool over the horizon plus what it still holds at the end, per draw."""
+    left, us_binds = _POOLS[part]
+    total = p[left].sum(axis=1)
+    if part == "beijing":
+        return total + p["blocked_waiting"][:, -1]
+    if part == "buyers":
+        return total + p["intentions_waiting"][:, -1]
+    binds = p["us_allowed"][:, -1] < p["supply_available"][:, -1]
+    end = p["firm_backlog"][:, -1]
+    return total + np.where(binds == us_binds, end, 0.0)
 
 
 def _shortfall(var: str) -> Callable[[Paths], np.ndarray]:
-    return lambda p: (p[var] * shortfall_weights(p)).sum(axis=1)
+    if var == "shortfall":
+        return lambda p: functools.reduce(operator.add, (shortfall_part(p, k) for k in _POOLS))
+    return lambda p: shortfall_part(p, var.removeprefix("shortfall_"))
+
+
+def _months_until(var: str, cutoff: str) -> Callable[[Paths], np.ndarray]:
+    return lambda p: p[var][:, np.array([m <= cutoff for m in p.months])].sum(axis=1)
 
 
 def _at_year_end(var: str, year: int) -> Callable[[Paths], np.ndarray]:
@@ -62,6 +80,14 @@ def _at_year_end(var: str, year: int) -> Callable[[Paths], np.ndarray]:
         return p[var][:, idx[-1]] if idx.size else np.full(p.n_draws, np.nan)
 
     return f
+
+
+def _year_share(p: Paths, year: int) -> np.ndarray:
+    """Domestic deployments over all deployments summed over the months of ``year``."""
+    m = _months_in_year(p, year)
+    dom = p["domestic_units"][:, m].sum(axis=1)
+    total = dom + p["shipments"][:, m].sum(axis=1) + p["grey_channel"][:, m].sum(axis=1)
+    return np.divide(dom, total, out=np.full(p.n_draws, np.nan), where=total > 0)
 
 
 def months_to_share(threshold: float) -> Callable[[Paths], np.ndarray]:
@@ -106,6 +132,12 @@ METRICS: tuple[Metric, ...] = (
         _shortfall("shortfall_beijing"),
     ),
     Metric(
+        "shortfall_buyers_units",
+        "units",
+        "part of the shortfall permitted by Beijing but never firmly ordered",
+        _shortfall("shortfall_buyers"),
+    ),
+    Metric(
         "shortfall_us_rule_units",
         "units",
         "part of the shortfall blocked by the US rule",
@@ -118,22 +150,87 @@ METRICS: tuple[Metric, ...] = (
         _shortfall("shortfall_supply"),
     ),
     Metric(
+        "shipments_h1_2026_units",
+        "units",
+        "H200s shipped to China in January-June 2026",
+        _months_until("shipments", "2026-06"),
+    ),
+    Metric(
+        "shipments_share_of_fresh",
+        "share",
+        "shipments over the horizon as a share of the fresh intentions",
+        lambda p: np.divide(
+            p["shipments"].sum(axis=1),
+            p["new_demand"].sum(axis=1),
+            out=np.zeros(p.n_draws),
+            where=p["new_demand"].sum(axis=1) > 0,
+        ),
+    ),
+    Metric(
+        "permitted_total_units",
+        "units",
+        "intentions Beijing admitted over the horizon",
+        _total("permitted"),
+    ),
+    Metric(
+        "firm_orders_total_units",
+        "units",
+        "firm H200 orders placed over the horizon",
+        _total("firm_orders"),
+    ),
+    Metric(
         "lost_to_domestic_total_units",
         "units",
-        "unmet H200 demand that went to domestic chips",
+        "domestic deployments serving foreign-preferring demand (substitution on the market balance)",
         _total("lost_to_domestic"),
     ),
     Metric(
         "grey_channel_total_units",
         "units",
-        "unmet H200 demand that went to grey channels",
+        "accelerators deployed through grey channels",
         _total("grey_channel"),
+    ),
+    Metric(
+        "compute_gap_total_units",
+        "units",
+        "accelerator demand nothing served over the horizon (domestic capacity short)",
+        _total("compute_gap"),
+    ),
+    Metric(
+        "compute_gap_2026_units",
+        "units",
+        "the same, in 2026",
+        _in_year("compute_gap", 2026),
+    ),
+    Metric(
+        "domestic_units_total",
+        "units",
+        "domestic accelerators deployed over the horizon",
+        _total("domestic_units"),
     ),
     Metric(
         "backlog_end_units",
         "units",
-        "demand still on order at the horizon",
+        "intentions and firm orders still waiting at the horizon",
         lambda p: p["backlog"][:, -1],
+    ),
+    Metric(
+        "production_total_units",
+        "units",
+        "H200s made for China over the horizon",
+        _total("production"),
+    ),
+    Metric(
+        "written_down_total_units",
+        "units",
+        "China stock written down over the horizon",
+        _total("written_down"),
+    ),
+    Metric(
+        "reallocated_total_units",
+        "units",
+        "China stock re-allocated to other customers over the horizon",
+        _total("reallocated"),
     ),
     Metric(
         "inventory_end_units",
@@ -149,10 +246,28 @@ METRICS: tuple[Metric, ...] = (
     ),
     Metric("nvidia_revenue_2026_usd", "USD", "the same, in 2026", _in_year("revenue_usd", 2026)),
     Metric(
-        "us_fee_revenue_total_usd", "USD", "US fee revenue over the horizon", _total("us_fee_usd")
+        "us_fee_revenue_total_usd",
+        "USD",
+        "Section 232 duty collected over the horizon",
+        _total("us_fee_usd"),
     ),
     Metric(
-        "us_fee_revenue_2026_usd", "USD", "US fee revenue in 2026", _in_year("us_fee_usd", 2026)
+        "us_fee_revenue_2026_usd",
+        "USD",
+        "Section 232 duty collected in 2026",
+        _in_year("us_fee_usd", 2026),
+    ),
+    Metric(
+        "us_fee_upper_total_usd",
+        "USD",
+        "upper bound of the fee: 25% of the China sale value over the horizon",
+        _total("us_fee_upper_usd"),
+    ),
+    Metric(
+        "customs_value_total_usd",
+        "USD",
+        "declared value at US entry of the China-bound H200s",
+        _total("customs_value_usd"),
     ),
     Metric(
         "nvidia_net_total_usd", "USD", "Nvidia's revenue after the fee", _total("nvidia_net_usd")
@@ -160,19 +275,25 @@ METRICS: tuple[Metric, ...] = (
     Metric(
         "domestic_share_2026_end",
         "share",
-        "domestic share of new deployments, December 2026",
+        "domestic share of actual deployments (cards shipped), December 2026",
         _at_year_end("domestic_share", 2026),
+    ),
+    Metric(
+        "domestic_share_2026",
+        "share",
+        "domestic share of accelerators deployed in 2026 (cards shipped in the year, as IDC counts)",
+        lambda p: _year_share(p, 2026),
     ),
     Metric(
         "domestic_share_2027_end",
         "share",
-        "domestic share of new deployments, December 2027",
+        "domestic share of actual deployments (cards shipped), December 2027",
         _at_year_end("domestic_share", 2027),
     ),
     Metric(
         "domestic_share_end",
         "share",
-        "domestic share of new deployments at the horizon",
+        "domestic share of actual deployments (cards shipped) at the horizon",
         lambda p: p["domestic_share"][:, -1],
     ),
     Metric(

@@ -1,15 +1,25 @@
-"""The scenario model: monthly H200 demand, shipments, shortfall, money and substitution.
+"""The scenario model (version 2): Beijing, buyers, Washington, Nvidia and one market balance.
 
-Every output is an array of shape (draws, months). One loop over months advances
-the state that carries over (the S-curve's push-weighted clock, the order backlog,
-inventory, China's cumulative volume under the US cap, approved-but-unused volume),
-each step vectorised over all draws; there is no loop over draws.
+Every output is an array of shape (draws, months). One loop over months advances the
+states that carry over, each step vectorised over all draws; there is no loop over draws.
 
-The loop stores only the primary series. Everything else (shortfall and its split,
-backlog, market size, capacity, money) is derived from them on first use, with the
-same formula functions the loop uses, so that each quantity is computed by one function
-and a run that needs only a few metrics touches little memory. ``docs/model.md`` gives
-the equations with units and sources.
+The H200 side is a chain of pools. Fresh intentions to buy arrive each month; Beijing's
+stance decides what share of them (or which buyer population) is *permitted*; permitted
+intentions wait until buyers turn them into *firm orders* (never before the licence terms
+are final, and in some worlds never); firm orders ship when Washington's licences and
+its 50% cap allow and Nvidia has stock. Intentions Beijing did not permit wait apart and
+never re-enter unless the stance loosens. Every pool leaks at a rate set by its cause
+and by the domestic capacity on offer; what leaks does not come back.
+
+The market side is one balance per month, counted in cards shipped (as IDC counts):
+China's accelerator demand = domestic deployments + legal Nvidia shipments + grey
+channel + the compute gap. The domestic share is domestic deployments over actual
+deployments, so a ban that stops the H200 raises it, and the compute gap shows what
+domestic capacity cannot serve.
+
+The loop stores only the primary series; the rest is derived on first use by the same
+formula functions (``_DERIVED``). ``docs/model.md`` gives the equations with units and
+sources.
 """
 
 from __future__ import annotations
@@ -24,44 +34,100 @@ from h200cast.engine.sampling import uniforms
 from h200cast.engine.switching import scenario_weights
 from h200cast.scenario import calendar
 from h200cast.scenario.distributions import ParamSpec
-from h200cast.scenario.schema import Scenario
+from h200cast.scenario.schema import Scenario, StanceName
 
 VARIABLES: dict[str, tuple[str, str]] = {
-    "new_demand": ("units", "H200 demand arising in the month: order-book release plus new orders"),
-    "demand": ("units", "demand in the month including the backlog carried over"),
-    "permitted": ("units", "what Beijing permits buyers to take"),
-    "us_allowed": ("units", "what the US rule allows (licences, 50% cap, re-tightening)"),
+    "new_demand": (
+        "units",
+        "fresh H200 intentions arising in the month: order-book release plus new orders",
+    ),
+    "demand": (
+        "units",
+        "H200 intentions and orders outstanding in the month (fresh plus carried over)",
+    ),
+    "permitted": (
+        "units",
+        "intentions Beijing's stance admits in the month (fresh share plus re-admitted)",
+    ),
+    "firm_orders": ("units", "permitted intentions that buyers turn into firm orders in the month"),
+    "us_allowed": (
+        "units",
+        "what the US side allows: licensed volume within the 50% cap, while open",
+    ),
     "supply_available": ("units", "inventory plus new production available to ship"),
-    "shipments": ("units", "H200s shipped to China"),
-    "shortfall": ("units", "demand not shipped in the month (demand - shipments)"),
-    "shortfall_beijing": ("units", "shortfall because Beijing did not permit it"),
-    "shortfall_us_rule": ("units", "shortfall because the US rule did not allow it"),
-    "shortfall_supply": ("units", "shortfall because Nvidia had no supply"),
-    "backlog": ("units", "unmet demand still on order at the end of the month"),
-    "lost_to_domestic": ("units", "unmet H200 demand that leaves the book for domestic chips"),
-    "grey_channel": ("units", "unmet H200 demand that leaves the book for grey channels"),
-    "demand_book": ("units", "part of new demand that is the order book's release"),
-    "demand_new_orders": ("units", "part of new demand that is new orders after the book"),
+    "shipments": ("units", "H200s shipped to China (through US entry, then Beijing's customs)"),
+    "shortfall": ("units", "outstanding H200 intentions and orders not shipped in the month"),
+    "shortfall_beijing": ("units", "part of the shortfall Beijing did not permit"),
+    "shortfall_buyers": ("units", "part of the shortfall permitted but not firmly ordered"),
+    "shortfall_us_rule": ("units", "part of the shortfall firmly ordered but held by the US side"),
+    "shortfall_supply": (
+        "units",
+        "part of the shortfall firmly ordered but short of Nvidia's stock",
+    ),
+    "backlog": ("units", "intentions and firm orders still waiting at the end of the month"),
+    "intentions_waiting": ("units", "permitted intentions not yet ordered, end of month"),
+    "blocked_waiting": (
+        "units",
+        "intentions Beijing did not permit that buyers still hold, end of month",
+    ),
+    "firm_backlog": ("units", "firm orders not yet shipped, end of month"),
+    "left_beijing": ("units", "blocked intentions that buyers give up in the month"),
+    "left_buyers": ("units", "permitted intentions that buyers give up in the month"),
+    "left_us_rule": ("units", "firm orders cancelled in the month while the US side binds"),
+    "left_supply": ("units", "firm orders cancelled in the month while supply binds"),
+    "lost_to_domestic": ("units", "domestic deployments that serve foreign-preferring demand"),
+    "grey_channel": ("units", "accelerators deployed through grey channels"),
+    "demand_book": ("units", "part of fresh intentions that is the order book's release"),
+    "demand_new_orders": ("units", "part of fresh intentions that is new orders after the book"),
     "demand_taken_by_domestic": (
         "units",
-        "new orders that domestic chips take over as their share grows (negative when it falls)",
+        "new orders that domestic chips take over as their preferred share grows",
     ),
-    "production": ("units", "new H200s made for China"),
-    "inventory": ("units", "H200s in stock at the end of the month"),
-    "approvals_unused": ("units", "approved volume not yet used, end of month"),
-    "revenue_usd": ("USD", "Nvidia's revenue from H200 sales to China"),
-    "us_fee_usd": ("USD", "US fee on those sales"),
-    "nvidia_net_usd": ("USD", "Nvidia's revenue after the US fee"),
-    "market_units": ("units", "China's AI accelerator deployments"),
-    "domestic_share_desired": ("share", "domestic share on the S-curve before the capacity bound"),
+    "production": ("units", "new H200s made for China (a decision that follows firm orders)"),
+    "stock_released": ("units", "China stock re-allocated to other customers or written down"),
+    "reallocated": ("units", "China stock re-allocated to other customers"),
+    "written_down": ("units", "China stock written down after Washington closes sales"),
+    "inventory": ("units", "H200s in stock for China at the end of the month"),
+    "approvals_unused": (
+        "units",
+        "volume Beijing approved that buyers have not ordered, end of month",
+    ),
+    "licensed_unused": ("units", "US-licensed volume not yet shipped, end of month"),
+    "revenue_usd": ("USD", "Nvidia's revenue from H200 sales to China (at the buyers' price)"),
+    "customs_value_usd": ("USD", "declared value of the China-bound H200s at US entry"),
+    "us_fee_usd": ("USD", "Section 232 duty actually collected at US entry"),
+    "us_fee_upper_usd": ("USD", "upper bound: 25% of the China sale value"),
+    "nvidia_net_usd": ("USD", "Nvidia's revenue after the duty"),
+    "market_units": ("units", "China's AI accelerator demand before H200 pull-forward"),
+    "accelerator_demand": ("units", "China's accelerator demand in the market balance"),
+    "domestic_share_desired": (
+        "share",
+        "share of demand preferring domestic chips (S-curve with push)",
+    ),
+    "domestic_wanted": (
+        "units",
+        "demand for domestic chips: preferring them plus switching to them",
+    ),
     "domestic_capacity": ("units", "domestic accelerator output"),
     "domestic_units": ("units", "domestic accelerators deployed"),
-    "domestic_share": ("share", "domestic share of new AI accelerator deployments"),
-    "us_open": ("share", "1 while Washington still allows sales, 0 after it re-tightens"),
+    "compute_gap": ("units", "accelerator demand nothing serves (capacity short)"),
+    "domestic_share": ("share", "domestic share of actual deployments (cards shipped)"),
+    "us_open": ("share", "1 while Washington allows sales, 0 after it re-tightens"),
+    "terms_final": ("share", "1 once licence and purchase terms are final for buyers"),
 }
-STOCKS = frozenset({"backlog", "inventory", "approvals_unused"})
-"""Variables that are levels at the end of a month, not flows within it."""
 """Monthly outputs: name -> (unit, meaning)."""
+STOCKS = frozenset(
+    {
+        "backlog",
+        "inventory",
+        "approvals_unused",
+        "intentions_waiting",
+        "blocked_waiting",
+        "firm_backlog",
+        "licensed_unused",
+    }
+)
+"""Variables that are levels at the end of a month, not flows within it."""
 
 
 # --- sampling ------------------------------------------------------------------------------
@@ -107,8 +173,15 @@ def stream_key(key: str) -> str:
     return key
 
 
-EVENTS = ("event.us_retighten",)
-"""Per-draw random events that are not parameters; sampled like parameters."""
+EVENTS = (
+    "event.us_retighten",
+    "event.congress_block",
+    "event.review_stall",
+    "event.review_exit",
+    "event.terms_final",
+    "event.duty_collected",
+)
+"""Per-draw random events that are not parameters; sampled like parameters (own streams)."""
 
 
 def sample(scenario: Scenario, draws: int, seed: int, point: bool = False) -> Draws:
@@ -151,15 +224,22 @@ def _ramp(t: Any, start: np.ndarray) -> np.ndarray:
     return np.clip(t + 1.0 - start, 0.0, 1.0)
 
 
+def _geometric_month(u: np.ndarray, h: np.ndarray) -> np.ndarray:
+    """The month index of a first event with monthly hazard ``h`` (inf when ``h`` = 0)."""
+    h = np.minimum(h, 1.0 - 1e-12)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        return np.where(h > 0, np.floor(np.log1p(-u) / np.log1p(-h)), np.inf)
+
+
 def market_units(v: Getter, t: Any, k: Clock) -> np.ndarray:
-    """China's AI accelerator deployments per month, growing with AI spending."""
+    """China's AI accelerator demand per month, growing with AI spending."""
     return v("domestic.market_units_per_month") * _grow(
         v("demand.ai_spending_growth_per_year"), t + k.from_reference
     )
 
 
-def domestic_capacity(v: Getter, t: Any, k: Clock) -> np.ndarray:
-    """Domestic output per month.
+def capacity_base(v: Getter, t: Any, k: Clock) -> np.ndarray:
+    """Domestic output per month before it responds to unmet orders.
 
     At the reference month it equals domestic deployments then (share x market); it
     moves geometrically to ``capacity_multiple_2026`` times that over the next 12 months,
@@ -173,9 +253,19 @@ def domestic_capacity(v: Getter, t: Any, k: Clock) -> np.ndarray:
     )
 
 
+def unit_duty_share(v: Getter) -> np.ndarray:
+    """Duty per unit as a share of the China price: rate x customs value share."""
+    return v("us.fee_rate") * v("us.customs_value_share")
+
+
+def buyer_price(v: Getter) -> np.ndarray:
+    """The price Chinese buyers pay: Nvidia's price plus the passed-through duty."""
+    return v("money.price_usd") * (1.0 + v("us.duty_pass_through") * unit_duty_share(v))
+
+
 def elasticity_factor(v: Getter) -> np.ndarray:
-    """Demand relative to demand at the reference price."""
-    return (v("money.price_usd") / v("demand.reference_price_usd")) ** v("demand.price_elasticity")
+    """Demand relative to demand at the reference price, at the buyers' price."""
+    return (buyer_price(v) / v("demand.reference_price_usd")) ** v("demand.price_elasticity")
 
 
 def book_release(v: Getter, t: Any) -> np.ndarray:
@@ -185,7 +275,7 @@ def book_release(v: Getter, t: Any) -> np.ndarray:
 
 
 def new_orders_base(v: Getter, t: Any) -> np.ndarray:
-    """New orders after the book is delivered, growing with AI spending (before substitution and price)."""
+    """New intentions after the book is delivered, growing with AI spending (before substitution and price)."""
     deliver = v("demand.order_delivery_months")
     return (
         v("demand.new_orders_units_per_month")
@@ -194,26 +284,53 @@ def new_orders_base(v: Getter, t: Any) -> np.ndarray:
     )
 
 
-def production(v: Getter, t: Any, k: Clock) -> np.ndarray:
-    """New H200s for China: from the lead time on, until the stop month if any."""
+def production_capacity(v: Getter, t: Any, k: Clock) -> np.ndarray:
+    """The most Nvidia can make for China in month ``t``: from the lead time on, until any stop."""
     made = v("supply.production_units_per_month") * _ramp(t, v("supply.production_lead_months"))
     if k.production_stop is not None:
         made = made * (np.asarray(t) < k.production_stop)
     return made
 
 
+def us_close_month(v: Getter) -> np.ndarray:
+    """The month Washington closes sales: the earlier of two hazards (administration, Congress)."""
+    a = _geometric_month(v("event.us_retighten"), v("us.retighten_prob_per_month"))
+    c = _geometric_month(v("event.congress_block"), v("us.congress_block_prob_per_month"))
+    return np.minimum(a, c)
+
+
 def us_open(v: Getter, t: Any) -> np.ndarray:
-    """1 until Washington re-tightens (a geometric month drawn per draw), then 0."""
-    h = np.minimum(v("us.retighten_prob_per_month"), 1.0 - 1e-12)
-    u = v("event.us_retighten")
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # h -> 0 means never
-        at = np.where(h > 0, np.floor(np.log1p(-u) / np.log1p(-h)), np.inf)
-    return (t < at).astype(float)
+    """1 until Washington re-tightens, then 0."""
+    return (t < us_close_month(v)).astype(float)
 
 
-def us_licensed(v: Getter, t: Any) -> np.ndarray:
-    """Share of the month in which licences let shipments flow."""
-    return _ramp(t, v("us.licence_lag_months")) * us_open(v, t)
+def review_end(v: Getter) -> np.ndarray:
+    """When the interagency review ends, in months from the start.
+
+    On time after ``licence_lag_months``; with chance ``review_stall_prob`` it stalls and
+    ends only after a further geometric number of months (hazard ``stall_exit_prob_per_month``).
+    """
+    stalled = v("event.review_stall") < v("us.review_stall_prob")
+    extra = _geometric_month(v("event.review_exit"), v("us.stall_exit_prob_per_month")) + 1.0
+    return v("us.licence_lag_months") + np.where(stalled, extra, 0.0)
+
+
+def licences_issued(v: Getter, t: Any) -> np.ndarray:
+    """Licensed volume issued in month ``t``: rounds of licences for named buyers.
+
+    Round ``k`` (1, 2, ...) is issued at time ``end + (k - 1) x licence_every_months``, in
+    the month that contains that time; each round licenses ``licensed_buyers x licence_units``.
+    """
+    end = review_end(v)
+    every = v("us.licence_every_months")
+    lot = v("us.licensed_buyers") * v("us.licence_units")
+
+    def rounds(m: Any) -> np.ndarray:  # rounds issued by the end of month m
+        with np.errstate(invalid="ignore"):
+            since = m + 1.0 - end
+            return np.where(since > 0, np.ceil(since / every), 0.0)
+
+    return lot * (rounds(t) - rounds(t - 1.0))
 
 
 def us_cap_cumulative(v: Getter, t: Any) -> np.ndarray:
@@ -223,6 +340,25 @@ def us_cap_cumulative(v: Getter, t: Any) -> np.ndarray:
     )
 
 
+def terms_final_month(v: Getter) -> np.ndarray:
+    """When the terms become final for buyers; inf (never) with chance ``never_convert_prob``."""
+    u = v("event.terms_final")
+    q = v("buyers.never_convert_prob")
+    rest = np.clip((u - q) / np.maximum(1.0 - q, 1e-12), 0.0, 1.0 - 1e-12)
+    return np.where(u < q, np.inf, _geometric_month(rest, v("buyers.terms_final_prob_per_month")))
+
+
+def duty_collected(v: Getter) -> np.ndarray:
+    """1 in draws where the duty is collected, else 0."""
+    return (v("event.duty_collected") < v("us.duty_collection_prob")).astype(float)
+
+
+def switch_share(v: Getter, push: np.ndarray) -> np.ndarray:
+    """Share of unserved foreign-preferring demand that takes domestic chips: ``1 - (1 - lam)^push``."""
+    with np.errstate(divide="ignore"):
+        return 1.0 - np.exp(push * np.log1p(-v("demand.lost_to_domestic_share")))
+
+
 def _expit(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
@@ -230,6 +366,50 @@ def _expit(x: np.ndarray) -> np.ndarray:
 def _logit(x: np.ndarray) -> np.ndarray:
     x = np.clip(x, 1e-9, 1 - 1e-9)
     return np.log(x / (1 - x))
+
+
+@dataclass
+class Balance:
+    """One month of the market balance (or all months, as arrays)."""
+
+    demand: np.ndarray
+    grey: np.ndarray
+    wanted: np.ndarray
+    domestic: np.ndarray
+    gap: np.ndarray
+    share: np.ndarray
+    foreign_served_by_domestic: np.ndarray
+
+
+def market_balance(
+    v: Getter,
+    market: np.ndarray,
+    desired: np.ndarray,
+    shipped: np.ndarray,
+    capacity: np.ndarray,
+    push: np.ndarray,
+) -> Balance:
+    """China's accelerator demand = domestic + legal Nvidia + grey + compute gap (cards shipped).
+
+    Demand is the market, or the H200 shipments if they exceed it (buyers pulling cards
+    forward). Foreign-preferring demand is at least what the H200 serves; what it leaves
+    unserved goes partly grey (``grey_channel_share``), partly to domestic chips (the switch
+    share, raised by the stance push), and domestic deployments are capped by capacity.
+    """
+    demand = np.maximum(market, shipped)
+    foreign = np.maximum((1.0 - desired) * demand, shipped)
+    unserved = foreign - shipped
+    grey = v("demand.grey_channel_share") * unserved
+    switching = switch_share(v, push) * (unserved - grey)
+    wanted = demand - foreign + switching
+    domestic = np.minimum(capacity, wanted)
+    gap = demand - shipped - grey - domestic
+    deployed = domestic + shipped + grey
+    fallback = np.broadcast_to(desired, deployed.shape).astype(float)
+    share = np.divide(domestic, deployed, out=fallback, where=deployed > 0)
+    return Balance(
+        demand, grey, wanted, domestic, gap, share, np.maximum(domestic - (demand - foreign), 0.0)
+    )
 
 
 # --- outputs --------------------------------------------------------------------------------
@@ -283,49 +463,115 @@ class Paths:
             f(self.draws.col, self.t(), *args), (self.n_draws, self.n_months)
         ).copy()
 
+    def push(self) -> np.ndarray:
+        """Day-weighted substitution push of each draw and month, shape (draws, months)."""
+        p = np.stack(
+            [self.draws.vec(f"stances.{n}.substitution_push") for n in self.stance_names], axis=1
+        )  # (D, S)
+        return np.einsum(
+            "dts,ds->dt",
+            np.broadcast_to(
+                self.stance_weights, (self.n_draws, self.n_months, len(self.stance_names))
+            ),
+            p,
+        )
 
-def _passed_beijing(p: Paths) -> np.ndarray:
-    return np.minimum(p["demand"], p["permitted"])
+    def balance(self) -> Balance:
+        if "_balance" not in self.__dict__:
+            self.__dict__["_balance"] = market_balance(
+                self.draws.col,
+                self["market_units"],
+                self["domestic_share_desired"],
+                self["shipments"],
+                self["domestic_capacity"],
+                self.push(),
+            )
+        return self.__dict__["_balance"]
 
 
-def _passed_us(p: Paths) -> np.ndarray:
-    return np.minimum(_passed_beijing(p), p["us_allowed"])
+def _prev(p: Paths, name: str, first: np.ndarray | float = 0.0) -> np.ndarray:
+    """Last month's value of a stock (``first`` before the start)."""
+    x = p[name]
+    head = np.broadcast_to(np.asarray(first, dtype=float), (p.n_draws, 1))
+    return np.concatenate([head, x[:, :-1]], axis=1)
 
 
-def _leaving(p: Paths) -> np.ndarray:
-    """Unmet demand that leaves the book each month (the part not carried over)."""
-    return p["shortfall"] * (1.0 - p.draws.col("demand.backlog_persistence"))
+def _us_binds(p: Paths) -> np.ndarray:
+    return p["us_allowed"] < p["supply_available"]
 
 
-def _supply_available(p: Paths) -> np.ndarray:
-    before = np.concatenate([p.draws.col("supply.inventory_units"), p["inventory"][:, :-1]], axis=1)
-    return before + p["production"]
+def _left_firm(p: Paths) -> np.ndarray:
+    return np.maximum(
+        _prev(p, "firm_backlog") + p["firm_orders"] - p["shipments"] - p["firm_backlog"], 0.0
+    )
 
 
 _DERIVED: dict[str, Callable[[Paths], np.ndarray]] = {
+    "backlog": lambda p: p["intentions_waiting"] + p["blocked_waiting"] + p["firm_backlog"],
+    "demand": lambda p: p["new_demand"] + _prev(p, "backlog"),
     "shortfall": lambda p: p["demand"] - p["shipments"],
-    # the split follows the order Beijing -> US rule -> supply; the parts add to the shortfall
-    "shortfall_beijing": lambda p: p["demand"] - _passed_beijing(p),
-    "shortfall_us_rule": lambda p: _passed_beijing(p) - _passed_us(p),
-    "shortfall_supply": lambda p: _passed_us(p) - p["shipments"],
-    "backlog": lambda p: p.draws.col("demand.backlog_persistence") * p["shortfall"],
-    "lost_to_domestic": lambda p: _leaving(p) * p.draws.col("demand.lost_to_domestic_share"),
-    "grey_channel": lambda p: _leaving(p) * p.draws.col("demand.grey_channel_share"),
+    "left_beijing": lambda p: np.maximum(
+        _prev(p, "blocked_waiting") + p["new_demand"] - p["permitted"] - p["blocked_waiting"], 0.0
+    ),
+    "left_buyers": lambda p: np.maximum(
+        _prev(p, "intentions_waiting")
+        + p["permitted"]
+        - p["firm_orders"]
+        - p["intentions_waiting"],
+        0.0,
+    ),
+    "left_us_rule": lambda p: np.where(_us_binds(p), _left_firm(p), 0.0),
+    "left_supply": lambda p: np.where(_us_binds(p), 0.0, _left_firm(p)),
+    # each month's shortfall is what waits at its end plus what left in it, by cause
+    "shortfall_beijing": lambda p: p["blocked_waiting"] + p["left_beijing"],
+    "shortfall_buyers": lambda p: p["intentions_waiting"] + p["left_buyers"],
+    "shortfall_us_rule": lambda p: (
+        np.where(_us_binds(p), p["firm_backlog"], 0.0) + p["left_us_rule"]
+    ),
+    "shortfall_supply": lambda p: np.where(_us_binds(p), 0.0, p["firm_backlog"]) + p["left_supply"],
     "demand_book": lambda p: elasticity_factor(p.draws.col) * p.full(book_release),
     "demand_new_orders": lambda p: p["new_demand"] - p["demand_book"],
     "demand_taken_by_domestic": lambda p: (
         elasticity_factor(p.draws.col) * p.full(new_orders_base) - p["demand_new_orders"]
     ),
-    "production": lambda p: p.full(production, p.clock),
-    "supply_available": _supply_available,
+    "supply_available": lambda p: (
+        _prev(p, "inventory", p.draws.col("supply.inventory_units")) + p["production"]
+    ),
+    "stock_released": lambda p: np.maximum(
+        p["supply_available"] - p["shipments"] - p["inventory"], 0.0
+    ),
+    "licensed_unused": lambda p: (
+        p["us_open"]
+        * np.maximum(
+            np.cumsum(p.full(licences_issued), axis=1) - np.cumsum(p["shipments"], axis=1), 0.0
+        )
+    ),
+    "reallocated": lambda p: p["stock_released"] - p["written_down"],
+    "written_down": lambda p: (
+        p["stock_released"] * (1.0 - p["us_open"]) * p.draws.col("supply.writedown_share")
+    ),
     "approvals_unused": lambda p: np.zeros((p.n_draws, p.n_months)),
-    "revenue_usd": lambda p: p["shipments"] * p.draws.col("money.price_usd"),
-    "us_fee_usd": lambda p: p["revenue_usd"] * p.draws.col("us.fee_rate"),
+    "revenue_usd": lambda p: p["shipments"] * buyer_price(p.draws.col),
+    "customs_value_usd": lambda p: (
+        p["shipments"] * p.draws.col("money.price_usd") * p.draws.col("us.customs_value_share")
+    ),
+    "us_fee_usd": lambda p: (
+        p["customs_value_usd"] * p.draws.col("us.fee_rate") * duty_collected(p.draws.col)
+    ),
+    "us_fee_upper_usd": lambda p: 0.25 * p["revenue_usd"],
     "nvidia_net_usd": lambda p: p["revenue_usd"] - p["us_fee_usd"],
     "market_units": lambda p: p.full(market_units, p.clock),
-    "domestic_capacity": lambda p: p.full(domestic_capacity, p.clock),
-    "domestic_units": lambda p: p["domestic_share"] * p["market_units"],
+    "accelerator_demand": lambda p: p.balance().demand,
+    "grey_channel": lambda p: p.balance().grey,
+    "domestic_wanted": lambda p: p.balance().wanted,
+    "domestic_units": lambda p: p.balance().domestic,
+    "compute_gap": lambda p: p.balance().gap,
+    "domestic_share": lambda p: p.balance().share,
+    "lost_to_domestic": lambda p: p.balance().foreign_served_by_domestic,
     "us_open": lambda p: p.full(us_open),
+    "terms_final": lambda p: (
+        (p.t() >= terms_final_month(p.draws.col)).astype(float) * np.ones((p.n_draws, 1))
+    ),
 }
 
 
@@ -384,107 +630,221 @@ def _simulate(
         from_reference=calendar.months_between(scenario.domestic.reference_month, cal.start),
         production_stop=scenario.supply.production_stop_month,
     )
-    paths = Paths(calendar.month_labels(cal.start, T), names, W, d, clock)
-    levers = [
-        _StanceLevers.build(j, scenario.stances[n], f"stances.{n}", d, W[:, :, j])
-        for j, n in enumerate(names)
-    ]
-    _advance(paths, levers)
+    months = calendar.month_labels(cal.start, T)
+    paths = Paths(months, names, W, d, clock)
+    # Blocks of draws: the loop's (draws,) vectors then stay in the processor's cache, which
+    # is faster than one pass over all draws; each draw's path is independent of the others.
+    out = {name: np.empty((T, d.n)) for name in _stored(scenario, names)}
+    for lo in range(0, d.n, BLOCK):
+        sl = slice(lo, min(lo + BLOCK, d.n))
+        sub_d = Draws(sl.stop - lo, {k: x[sl] for k, x in d.values.items()})
+        sub_w = W[sl] if W.shape[0] > 1 else W
+        sub = Paths(months, names, sub_w, sub_d, clock)
+        levers = [
+            _StanceLevers.build(j, scenario.stances[n], f"stances.{n}", sub_d, sub_w[:, :, j])
+            for j, n in enumerate(names)
+        ]
+        _advance(sub, levers, out, sl)
+    paths.arrays.update({name: x.T for name, x in out.items()})
     return paths
 
 
-def _advance(paths: Paths, levers: list[_StanceLevers]) -> None:
-    """The monthly loop: fill the primary series of ``paths``."""
+BLOCK = 16384
+"""Draws per block of the monthly loop."""
+
+
+def _stored(scenario: Scenario, names: tuple[StanceName, ...]) -> list[str]:
+    """The primary series the loop stores (approvals only when a stance has them)."""
+    out = [*_STORED, "domestic_share_desired"]
+    if any(scenario.stances[n].approvals is not None for n in names):
+        out.append("approvals_unused")
+    return out
+
+
+_STORED = (
+    "new_demand",
+    "permitted",
+    "firm_orders",
+    "us_allowed",
+    "shipments",
+    "production",
+    "inventory",
+    "intentions_waiting",
+    "blocked_waiting",
+    "firm_backlog",
+    "domestic_capacity",
+)
+"""What the loop writes every month (besides ``domestic_share_desired`` and the approvals)."""
+
+
+def _advance(
+    paths: Paths, levers: list[_StanceLevers], out: dict[str, np.ndarray], sl: slice
+) -> None:
+    """The monthly loop for one block of draws: write its primary series into ``out[:, sl]``.
+
+    ``out`` holds one (months, all draws) array per stored series; ``paths`` and ``levers``
+    are the block's.
+    """
     d, k, W = paths.draws, paths.clock, paths.stance_weights
     D, T = paths.n_draws, paths.n_months
     v = d.vec
-    stored = [
-        "new_demand",
-        "demand",
-        "permitted",
-        "us_allowed",
-        "shipments",
-        "inventory",
-        "domestic_share",
-        "domestic_share_desired",
-    ]
     has_pool = any(lv.batches is not None for lv in levers)
-    if has_pool:
-        stored.append("approvals_unused")
-    out = {name: np.empty((D, T), order="F") for name in stored}
-
-    push_s = np.stack(
-        [v(f"stances.{n}.substitution_push") for n in paths.stance_names], axis=1
-    )  # (D, S)
-    logit0 = _logit(v("domestic.share_at_reference"))
-    speed = v("domestic.logit_speed_per_year") / 12.0
-    elastic = elasticity_factor(v)
-    persistence = v("demand.backlog_persistence")
+    # --- everything exogenous, as month-by-draw tables computed once (shape (months, draws))
+    row = lambda key: d.vec(key)[None, :]  # noqa: E731
+    tt = np.arange(T, dtype=float)[:, None]
+    full = lambda x: np.broadcast_to(x, (T, D))  # noqa: E731
+    push_s = np.stack([v(f"stances.{n}.substitution_push") for n in paths.stance_names], axis=1)
+    push_tab = np.einsum(
+        "tds,ds->td", np.broadcast_to(W, (D, T, W.shape[2])).transpose(1, 0, 2), push_s
+    )
+    # the S-curve's clock: months at push 1 up to the start, then the trapezoid of the push
+    steps = np.concatenate([np.zeros((1, D)), 0.5 * (push_tab[1:] + push_tab[:-1])], axis=0)
+    elapsed = float(k.from_reference) + np.cumsum(steps, axis=0)
+    logit0 = _logit(row("domestic.share_at_reference"))
+    desired_tab = _expit(logit0 + row("domestic.logit_speed_per_year") / 12.0 * elapsed)
+    foreign0 = 1.0 - desired_tab[0]
+    scale = np.divide(1.0 - desired_tab, foreign0, out=np.zeros((T, D)), where=foreign0 > 0)
+    new_tab = elasticity_factor(row) * (book_release(row, tt) + new_orders_base(row, tt) * scale)
+    market_tab = full(market_units(row, tt, k))
+    capbase_tab = np.broadcast_to(
+        capacity_base(row, np.arange(T + 1, dtype=float)[:, None], k), (T + 1, D)
+    )
+    cap_growth = capbase_tab[1:] / np.maximum(capbase_tab[:-1], 1e-300)
+    # unserved foreign demand that ends up wanting domestic chips: switch share x (1 - grey)
+    to_domestic_tab = switch_share(row, push_tab) * (1.0 - row("demand.grey_channel_share"))
+    licence_tab = full(licences_issued(row, tt))
+    capcum_tab = full(us_cap_cumulative(row, tt))
+    prodcap_tab = full(production_capacity(row, tt, k))
+    open_tab = full((tt < us_close_month(row)).astype(float))
+    final_tab = full(tt >= terms_final_month(row))
+    p_wait = v("demand.backlog_persistence")
+    # buyers Beijing turned away never wait longer than buyers it admitted
+    p_blocked = np.minimum(v("demand.blocked_persistence"), p_wait)
+    # a firm order is never less sticky than an intention waiting for terms
+    p_firm = np.maximum(v("demand.firm_order_persistence"), p_wait)
+    omega = v("demand.alternatives_sensitivity")
     special = v("beijing.special_cases_share")
-    backlog = np.zeros(D)
+    conv_base = v("buyers.conversion_per_month")
+    realloc = v("supply.reallocation_per_month")
+    rho = v("domestic.capacity_order_response") / 12.0
+    # --- the states carried from month to month, shape (draws,)
+    waiting = np.zeros(D)  # permitted intentions not yet ordered
+    blocked = np.zeros(D)  # intentions Beijing did not permit, still held
+    firm = np.zeros(D)  # firm orders not yet shipped
+    licensed = np.zeros(D)  # licensed volume not yet shipped
     stock = v("supply.inventory_units").astype(float).copy()
     shipped = np.zeros(D)
-    elapsed = np.full(D, float(k.from_reference))
-    push_prev = None
-    foreign0 = None
+    extra_cap = np.zeros(D)  # capacity added in response to unmet domestic demand
+    slack = np.zeros(D)  # last month's spare domestic capacity, as a share of capacity
+    permit_prev = None
+    domestic_prev = np.minimum(desired_tab[0] * market_tab[0], capbase_tab[0])
+    # the admitted share can change only when a draw's stance weights change or a quota holds
+    quota = [lv.per_domestic is not None for lv in levers]
+    moves = np.r_[False, (W[:, 1:] != W[:, :-1]).any(axis=(0, 2))]
     for i in range(T):
-        ti = float(i)
-        # domestic share: S-curve on a clock that runs faster under a pushing stance
         w = W[:, i, :]  # (1 or draws, stances)
-        for (
-            lv
-        ) in levers:  # approvals belong to their stance: a draw that leaves it keeps none of them
+        for lv in levers:  # approvals belong to their stance: a draw that leaves it keeps none
             if lv.pool is not None:
                 lv.pool = np.where(w[:, lv.col] > 0, lv.pool, 0.0)
-        push = (push_s * w).sum(axis=1)
-        if push_prev is not None:
-            elapsed = elapsed + 0.5 * (push_prev + push)
-        push_prev = push
-        desired = _expit(logit0 + speed * elapsed)
-        market = market_units(v, ti, k)
-        domestic = np.minimum(desired * market, domestic_capacity(v, ti, k))
-        share = np.divide(domestic, market, out=desired.copy(), where=market > 0)
-        # fresh demand: the book, plus new orders that shrink as the domestic share grows
-        foreign = 1.0 - share
-        if foreign0 is None:
-            foreign0 = foreign
-        scale = np.divide(foreign, foreign0, out=np.zeros(D), where=foreign0 > 0)
-        new = elastic * (book_release(v, ti) + new_orders_base(v, ti) * scale)
-        dem = new + backlog
-        # what each party lets through
-        floor = special * new
-        parts = [
-            (lv, lv.permit(i, dem, floor, domestic, w[:, lv.col] > 0))
+        desired, market, new = desired_tab[i], market_tab[i], new_tab[i]
+        cap = capbase_tab[i] + extra_cap
+        # Beijing: the share of fresh intentions each stance admits (never below special cases)
+        share = sum(
+            w[:, lv.col] * np.maximum(lv.admits(new, domestic_prev), special)
             for lv in levers
             if w[:, lv.col].any()
-        ]
-        permit = sum(w[:, lv.col] * p for lv, p in parts)
-        us = us_licensed(v, ti) * np.maximum(us_cap_cumulative(v, ti) - shipped, 0.0)
-        avail = stock + production(v, ti, k)
-        ship = np.minimum(np.minimum(np.minimum(dem, permit), us), avail)
-        for lv, p in parts:
-            lv.use(ship, w[:, lv.col], p, permit)
-        backlog = persistence * (dem - ship)
-        stock = avail - ship
+        )
+        share = np.broadcast_to(share, (D,))
+        # a stance that loosens re-admits blocked intentions in proportion; a steady one none
+        permitted = share * new
+        if permit_prev is not None and (
+            moves[i] or any(q and w[:, lv.col].any() for q, lv in zip(quota, levers, strict=True))
+        ):
+            loosen = np.clip(
+                np.divide(
+                    share - permit_prev, 1.0 - permit_prev, out=np.zeros(D), where=permit_prev < 1.0
+                ),
+                0.0,
+                1.0,
+            )
+            readmit = loosen * blocked
+            permitted += readmit
+            blocked -= readmit
+        permit_prev = share
+        blocked += new
+        blocked -= share * new
+        waiting = waiting + permitted
+        # buyers: firm orders once terms are final, within any approved volume
+        final = final_tab[i]
+        orders = np.zeros(D)
+        for lv in levers:
+            wj = w[:, lv.col]
+            if not wj.any():
+                continue
+            o = wj * lv.conversion(conv_base) * waiting
+            if lv.pool is not None:
+                assert lv.batches is not None  # built with the pool
+                lv.pool = lv.pool + np.where(wj > 0, lv.batches[:, i], 0.0)
+                o = np.minimum(o, lv.pool)
+                lv.pool = np.where(final, lv.pool - o, lv.pool)
+            orders = orders + o
+        orders = orders * final
+        waiting = waiting - orders
+        firm = firm + orders
+        # Washington: licences in rounds for named buyers, within the 50% cap, while open
+        open_ = open_tab[i]
+        licensed = (licensed + licence_tab[i]) * open_
+        us = np.minimum(licensed, np.maximum(capcum_tab[i] - shipped, 0.0)) * open_
+        # Nvidia: ship from stock first; make only what firm orders beyond stock need
+        made = np.minimum(prodcap_tab[i], np.maximum(firm - stock, 0.0)) * open_
+        avail = stock + made
+        ship = np.minimum(np.minimum(firm, us), avail)
+        firm = firm - ship
+        licensed = licensed - ship
         shipped = shipped + ship
+        stock = avail - ship
+        # stock not covered by firm orders goes to other customers; all of it once closed
+        if open_.all():
+            stock -= realloc * np.maximum(stock - firm, 0.0)
+        else:
+            stock -= np.where(open_ > 0, realloc * np.maximum(stock - firm, 0.0), stock)
+        # the split of what left the stock into re-allocated and written down is derived
+        # unmet intentions and orders leak by cause; spare domestic capacity speeds the leak
+        alt = (1.0 - omega * slack) * open_
+        firm *= p_firm * open_
+        waiting *= p_wait * alt
+        blocked *= p_blocked * alt
+        # the market balance (see market_balance): domestic deployments within capacity
+        demand = np.maximum(market, ship)
+        foreign = np.maximum((1.0 - desired) * demand, ship)
+        wanted = demand - foreign
+        wanted += to_domestic_tab[i] * (foreign - ship)
+        domestic = np.minimum(cap, wanted)
+        slack = (cap - domestic) / np.maximum(cap, 1e-300)
+        extra_cap += rho * np.maximum(wanted - cap, 0.0)
+        extra_cap *= cap_growth[i]
+        domestic_prev = domestic
         for name, x in (
             ("new_demand", new),
-            ("demand", dem),
-            ("permitted", permit),
+            ("permitted", permitted),
+            ("firm_orders", orders),
             ("us_allowed", us),
             ("shipments", ship),
+            ("production", made),
             ("inventory", stock),
-            ("domestic_share", share),
-            ("domestic_share_desired", desired),
+            ("intentions_waiting", waiting),
+            ("blocked_waiting", blocked),
+            ("firm_backlog", firm),
+            ("domestic_capacity", cap),
         ):
-            out[name][:, i] = x
+            out[name][i, sl] = x
         if has_pool:
-            out["approvals_unused"][:, i] = sum(lv.pool for lv in levers if lv.pool is not None)
-    paths.arrays.update(out)
+            out["approvals_unused"][i, sl] = sum(lv.pool for lv in levers if lv.pool is not None)
+    out["domestic_share_desired"][:, sl] = desired_tab
 
 
 class _StanceLevers:
-    """What one stance permits each month, and its pool of approved volume."""
+    """What one stance admits each month, how fast its buyers order, and its approved volume."""
 
     def __init__(
         self,
@@ -502,7 +862,6 @@ class _StanceLevers:
         self.approvals = approvals
         self.batches = batches
         self.pool = np.zeros(batches.shape[0]) if batches is not None else None
-        self.granted = np.zeros(0)
 
     @classmethod
     def build(cls, col: int, stance: Any, key: str, d: Draws, w: np.ndarray) -> _StanceLevers:
@@ -522,40 +881,30 @@ class _StanceLevers:
             batches = approval_batches(d, a, w)
         return cls(col, share, per_domestic, approvals, batches)
 
-    def permit(
-        self, i: int, demand: np.ndarray, floor: np.ndarray, domestic: np.ndarray, holds: np.ndarray
-    ) -> np.ndarray:
-        """Volume this stance permits in month ``i``, never below the special cases ``floor``.
+    def admits(self, new: np.ndarray, domestic: np.ndarray) -> np.ndarray:
+        """Share of this month's fresh intentions the stance admits.
 
-        ``domestic`` is the month's domestic deployments, which a quota converts into H200s;
-        ``holds`` marks the draws under this stance in the month: only they receive batches.
+        A permitted share applies to fresh intentions (a buyer population), never to what
+        is already waiting; a quota admits ``buyer_share / ratio`` H200s per domestic chip
+        deployed last month; approvals admit the eligible (non-state) buyers.
         """
-        own = demand
+        out = np.ones_like(new)
         if self.share is not None:
-            own = np.minimum(own, self.share * demand)
+            out = np.minimum(out, self.share)
         if self.per_domestic is not None:
-            own = np.minimum(own, self.per_domestic * domestic)
+            out = np.minimum(
+                out,
+                np.divide(self.per_domestic * domestic, new, out=np.ones_like(new), where=new > 0),
+            )
         if self.approvals is not None:
-            assert self.batches is not None  # built with the approvals
-            self.pool = self.pool + np.where(holds, self.batches[:, i], 0.0)
-            ap = self.approvals
-            own = np.minimum(own, np.minimum(ap["conversion"] * self.pool, ap["eligible"] * demand))
-            self.granted = own
-        return np.maximum(own, floor)
+            out = np.minimum(out, self.approvals["eligible"])
+        return out
 
-    def use(
-        self, shipped: np.ndarray, weight: np.ndarray, mine: np.ndarray, permit: np.ndarray
-    ) -> None:
-        """Take this stance's part of the month's shipments out of its approval pool.
-
-        ``weight`` is the share of the month under this stance and ``mine`` what the stance
-        permitted; shipments count against approvals first, and only up to what the
-        approvals granted in this stance's part of the month; the rest passed as special cases.
-        """
-        if self.pool is None:
-            return
-        part = np.divide(weight * mine, permit, out=np.zeros_like(permit), where=permit > 0)
-        self.pool = np.maximum(self.pool - np.minimum(shipped * part, weight * self.granted), 0.0)
+    def conversion(self, base: np.ndarray) -> np.ndarray:
+        """Share of waiting intentions this stance's buyers order each month (once terms are final)."""
+        if self.approvals is not None:  # conditions can only slow conversion, never speed it
+            return np.minimum(self.approvals["conversion"], base)
+        return base
 
 
 def approval_batches(d: Draws, key: str, w: np.ndarray) -> np.ndarray:

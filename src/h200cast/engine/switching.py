@@ -7,12 +7,14 @@ drawn from its own sampling stream so that stances share common random numbers.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
 from h200cast.engine.sampling import stream
 from h200cast.scenario.calendar import months_between, weights
+from h200cast.scenario.schema import DecisionRow, StanceName, Switching, Transition
 
 
 def chain_states(initial: np.ndarray, transition: np.ndarray, u: np.ndarray) -> np.ndarray:
@@ -23,7 +25,9 @@ def chain_states(initial: np.ndarray, transition: np.ndarray, u: np.ndarray) -> 
     initial
         Probabilities of each stance in the first month, shape (stances,).
     transition
-        ``transition[i, j]``: probability of stance j next month given stance i.
+        ``transition[i, j]``: probability of stance j next month given stance i; or, for a
+        chain that is not time-homogeneous, shape (months, stances, stances) with
+        ``transition[k]`` used for the step into month ``k`` (``transition[0]`` unused).
     u
         Uniforms of shape (draws, months), one per draw and month.
 
@@ -43,8 +47,37 @@ def chain_states(initial: np.ndarray, transition: np.ndarray, u: np.ndarray) -> 
     states = np.empty(u.shape, dtype=np.int64)
     states[:, 0] = (u[:, :1] > c0[None, :]).sum(axis=1)
     for k in range(1, u.shape[1]):
-        states[:, k] = (u[:, k : k + 1] > cp[states[:, k - 1]]).sum(axis=1)
+        ck = cp[k] if cp.ndim == 3 else cp
+        states[:, k] = (u[:, k : k + 1] > ck[states[:, k - 1]]).sum(axis=1)
     return states
+
+
+def transition_matrices(sw: Switching, names: tuple[str, ...], steps: int) -> np.ndarray:
+    """The chain's transition matrix for each step, shape (steps, stances, stances).
+
+    Every step uses ``sw.transitions`` except the step into a decision point's month,
+    which uses the decision's rows for the stances it lists. Stances outside the chain
+    never occur; their rows are kept valid (they stay put).
+    """
+    col = {n: i for i, n in enumerate(names)}
+
+    def fill(
+        P: np.ndarray, rows: Mapping[StanceName, Transition] | Mapping[StanceName, DecisionRow]
+    ) -> None:
+        for n, row in rows.items():
+            P[col[n]] = 0.0
+            for m, p in row.to.items():
+                P[col[n], col[m]] = p
+
+    base = np.eye(len(names))
+    fill(base, sw.transitions)
+    out = np.repeat(base[None], steps, axis=0)
+    start = sw.start.isoformat()[:7]
+    for dp in sw.decision_points:
+        k = months_between(start, dp.month)
+        if 0 < k < steps:
+            fill(out[k], dp.transitions)
+    return out
 
 
 def scenario_weights(
@@ -70,11 +103,7 @@ def scenario_weights(
     initial = np.zeros(len(names))
     for n, p in sw.initial.items():
         initial[col[n]] = p
-    transition = np.eye(len(names))  # stances outside the chain never occur; rows kept valid
-    for n, row in sw.transitions.items():
-        transition[col[n]] = 0.0
-        for m, p in row.to.items():
-            transition[col[n], col[m]] = p
+    transition = transition_matrices(sw, names, steps)
     n = 1 if point else draws
     u = np.full((n, steps), 0.5) if point else stream(seed, "event.switching").random((n, steps))
     states = chain_states(initial, transition, u)

@@ -15,6 +15,11 @@ three kinds:
     (``down``) or never changes (``flat``) a metric, draw by draw; or, with ``stances``,
     moving along a list of stances does the same. Every variant uses the same draws
     (common random numbers), so a single violating draw is a real violation, not noise.
+``relation``
+    The sum of ``left`` (metrics, or monthly variables) equals (``eq``), stays at or below
+    (``le``) or at or above (``ge``) ``factor`` times the sum of ``right``, in every draw (and
+    every month, for variables), up to ``rel_tolerance``; with ``stances`` it must hold under
+    each of them.
 
 Errors in the file name the file, the check (``checks[INDEX]`` and its name) and the key.
 """
@@ -226,11 +231,45 @@ class MonotoneCheck(_Check):
         return self
 
 
-Check = Annotated[BoundsCheck | ApproxCheck | MonotoneCheck, Field(discriminator="kind")]
+class RelationCheck(_Check):
+    """``sum(left) op factor x sum(right)`` in every draw (and month, for variables)."""
+
+    kind: Literal["relation"]
+    left: list[str] = Field(min_length=1)
+    op: Literal["eq", "le", "ge"]
+    right: list[str] = Field(min_length=1)
+    factor: float = 1.0
+    rel_tolerance: float = Field(default=1e-9, ge=0)
+    stances: list[StanceName] | None = Field(default=None, min_length=1)
+
+    @model_validator(mode="after")
+    def _valid(self) -> RelationCheck:
+        names = [*self.left, *self.right]
+        if not (all(n in BY_NAME for n in names) or all(n in VARIABLES for n in names)):
+            bad = [n for n in names if n not in BY_NAME and n not in VARIABLES]
+            if bad:
+                raise ValueError(f"unknown metric or variable: {bad}")
+            raise ValueError("`left` and `right` must be all metrics or all variables")
+        if self.stances is not None:
+            if self.sources():
+                raise ValueError("`stances` replaces `stance`, `path` and `switching`")
+        else:
+            self._one_source()
+        return self
+
+    @property
+    def on_variables(self) -> bool:
+        return all(n in VARIABLES for n in [*self.left, *self.right])
+
+
+Check = Annotated[
+    BoundsCheck | ApproxCheck | MonotoneCheck | RelationCheck, Field(discriminator="kind")
+]
 KINDS: dict[str, type[BaseModel]] = {
     "bounds": BoundsCheck,
     "approx": ApproxCheck,
     "monotone": MonotoneCheck,
+    "relation": RelationCheck,
 }
 
 
@@ -314,7 +353,7 @@ def _error(file: Path, i: int, name: Any, key: str, message: str, value: Any = .
 
 def _check_scenarios(c: Check, file: Path, i: int) -> None:
     """Each scenario of ``c`` resolves; its input is a sampled parameter and takes each value."""
-    if isinstance(c, MonotoneCheck) and c.stances is not None:
+    if isinstance(c, MonotoneCheck | RelationCheck) and c.stances is not None:
         for stance in c.stances:
             _resolve(c, file, i, {"stance": stance})
         return
@@ -385,7 +424,7 @@ def _resolve(c: Check, file: Path, i: int, source: dict[str, str]) -> tuple[Laye
             key = next(iter(source), "")
             where = [str(x) for x in (exc.file, exc.key) if x and x != key]
             message = exc.message + (f" ({': '.join(where)})" if where else "")
-        if isinstance(c, MonotoneCheck) and c.stances is not None:
+        if isinstance(c, MonotoneCheck | RelationCheck) and c.stances is not None:
             message += f" (running stance {source['stance']!r})"
         raise _error(file, i, c.name, key, message, exc.value) from None
 
@@ -423,6 +462,8 @@ def run_check(c: Check) -> CheckResult:
         passed, detail = _bounds(c)
     elif isinstance(c, ApproxCheck):
         passed, detail = _approx(c)
+    elif isinstance(c, RelationCheck):
+        passed, detail = _relation(c)
     else:
         passed, detail = _monotone(c)
     return CheckResult(c.name, c.kind, passed, detail)
@@ -539,6 +580,43 @@ def _monotone(c: MonotoneCheck) -> tuple[bool, str]:
         k, d = np.unravel_index(np.argmax(size), size.shape)
         detail += f" (worst: draw {d}, step {k + 1}, by {_num(float(step[k, d]))})"
     return not draws.any(), detail
+
+
+def _relation(c: RelationCheck) -> tuple[bool, str]:
+    sources = [{"stance": s} for s in c.stances] if c.stances is not None else [{}]
+    worst, where, bad_cells, cells = 0.0, "", 0, 0
+    for src in sources:
+        paths = _simulate(c, **src)
+        if c.on_variables:
+            get = paths.__getitem__
+        else:
+            vals = metric_values(paths)
+            get = vals.__getitem__
+        lhs = sum(np.asarray(get(n), dtype=float) for n in c.left)
+        rhs = c.factor * sum(np.asarray(get(n), dtype=float) for n in c.right)
+        slack = c.rel_tolerance * np.maximum(1.0, np.maximum(np.abs(lhs), np.abs(rhs)))
+        diff = lhs - rhs
+        if c.op == "eq":
+            excess = np.abs(diff) - slack
+        elif c.op == "le":
+            excess = diff - slack
+        else:
+            excess = -diff - slack
+        cells += excess.size
+        bad_cells += int((excess > 0).sum())
+        scale = np.maximum(1.0, np.abs(rhs))
+        rel = float(np.max(np.where(excess > 0, np.abs(diff) / scale, 0.0), initial=0.0))
+        if rel > worst:
+            worst, where = rel, src.get("stance", "")
+    sym = {"eq": "=", "le": "<=", "ge": ">="}[c.op]
+    rhs_text = " + ".join(c.right)
+    if c.factor != 1.0:
+        rhs_text = f"{_num(c.factor)} x ({rhs_text})"
+    on = "draw-months" if c.on_variables else "draws"
+    detail = f"{' + '.join(c.left)} {sym} {rhs_text}: {bad_cells} of {cells} {on} violate"
+    if bad_cells:
+        detail += f" (worst relative {_num(worst)}{' under ' + where if where else ''})"
+    return bad_cells == 0, detail
 
 
 def _variants(c: MonotoneCheck) -> np.ndarray:

@@ -54,10 +54,13 @@ HEADLINE = (
     "shipments_total_units",
     "shortfall_total_units",
     "shortfall_beijing_units",
+    "shortfall_buyers_units",
     "shortfall_us_rule_units",
     "shortfall_supply_units",
     "us_fee_revenue_total_usd",
     "us_fee_revenue_2026_usd",
+    "us_fee_upper_total_usd",
+    "compute_gap_total_units",
     "domestic_share_end",
     "months_to_domestic_share_50",
 )
@@ -69,16 +72,19 @@ TABLE_HEADLINE = (
     "domestic_share_end",
     "months_to_domestic_share_50",
 )
-ANALYSES = ("04_domestic_substitution", "05_stance_comparison", "06_sensitivity")
+ANALYSES = ("04_domestic_substitution", "05_stance_comparison", "06_sensitivity", "07_scenarios")
 LABELS = {
     "demand_total_units": "demand",
     "shipments_total_units": "shipped",
     "shortfall_total_units": "shortfall",
     "shortfall_beijing_units": "of which: Beijing",
+    "shortfall_buyers_units": "buyers",
     "shortfall_us_rule_units": "US rule",
     "shortfall_supply_units": "supply",
-    "us_fee_revenue_total_usd": "US fee, total",
-    "us_fee_revenue_2026_usd": "US fee, 2026",
+    "us_fee_revenue_total_usd": "US duty collected, total",
+    "us_fee_revenue_2026_usd": "US duty collected, 2026",
+    "us_fee_upper_total_usd": "upper bound (25% of sales)",
+    "compute_gap_total_units": "compute gap",
     "domestic_share_end": "domestic share at the end",
     "months_to_domestic_share_50": "months to 50% domestic",
 }

@@ -65,11 +65,17 @@ def _stances_named(chain: Mapping[str, Any]) -> set[str]:
     for part in (chain.get("initial"), chain.get("transitions")):
         if isinstance(part, dict):
             out |= {k for k in part if isinstance(k, str)}
-    transitions = chain.get("transitions")
-    rows = transitions if isinstance(transitions, dict) else {}
-    for row in rows.values():
-        if isinstance(row, dict) and isinstance(row.get("to"), dict):
-            out |= {k for k in row["to"] if isinstance(k, str)}
+    tables = [chain.get("transitions")]
+    points = chain.get("decision_points")
+    dps: list[Any] = points if isinstance(points, list) else []
+    tables += [dp.get("transitions") for dp in dps if isinstance(dp, dict)]
+    for rows in tables:
+        if not isinstance(rows, dict):
+            continue
+        out |= {k for k in rows if isinstance(k, str)}
+        for row in rows.values():
+            if isinstance(row, dict) and isinstance(row.get("to"), dict):
+                out |= {k for k in row["to"] if isinstance(k, str)}
     return out
 
 

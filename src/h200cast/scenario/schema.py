@@ -190,13 +190,31 @@ class Demand(_Strict):
     price_elasticity: Annotated[StrictSpec, NonPos("elasticity of H200 demand to its price")]
     reference_price_usd: Annotated[StrictSpec, Positive("price at which the order book was quoted")]
     backlog_persistence: Annotated[
-        StrictSpec, Share("share of unmet demand still on order the next month")
+        StrictSpec,
+        Share("share of permitted but not yet ordered H200 intentions still held the next month"),
+    ]
+    blocked_persistence: Annotated[
+        StrictSpec,
+        Share(
+            "share of H200 intentions Beijing did not permit that buyers still hold the next month"
+        ),
+    ]
+    firm_order_persistence: Annotated[
+        StrictSpec,
+        Share("share of firm H200 orders not yet shipped that stay on order the next month"),
+    ]
+    alternatives_sensitivity: Annotated[
+        StrictSpec,
+        Share("how far spare domestic capacity cuts the persistence of waiting intentions"),
     ]
     lost_to_domestic_share: Annotated[
-        StrictSpec, Share("share of demand leaving the book that buys domestic chips instead")
+        StrictSpec,
+        Share(
+            "share of unserved foreign-preferring demand that takes domestic chips when they are available"
+        ),
     ]
     grey_channel_share: Annotated[
-        StrictSpec, Share("share of demand leaving the book that buys through grey channels")
+        StrictSpec, Share("share of unserved foreign-preferring demand met by grey channels")
     ]
 
     @model_validator(mode="after")
@@ -210,24 +228,64 @@ class Demand(_Strict):
         return self
 
 
-class USRule(_Strict):
-    """Washington's side: licences, the volume cap, the fee, the chance of tightening."""
+class Buyers(_Strict):
+    """Chinese buyers: when permitted intentions become firm orders."""
 
-    fee_rate: Annotated[StrictSpec, Share("US fee as a share of the sale value")]
+    terms_final_prob_per_month: Annotated[
+        StrictSpec,
+        Share("monthly chance that licence and purchase terms become final, once they can"),
+    ]
+    never_convert_prob: Annotated[
+        StrictSpec,
+        Share("chance that buyers place no firm order within the horizon (terms never acceptable)"),
+    ]
+    conversion_per_month: Annotated[
+        StrictSpec,
+        Share(
+            "share of permitted intentions that become firm orders each month once terms are final"
+        ),
+    ]
+
+
+class USRule(_Strict):
+    """Washington's side: review, licences, the volume cap, the duty, the chance of tightening."""
+
+    fee_rate: Annotated[
+        StrictSpec, Share("Section 232 duty rate on the customs value of chips entering the US")
+    ]
+    customs_value_share: Annotated[
+        StrictSpec, Share("customs value declared at US entry as a share of the China price")
+    ]
+    duty_collection_prob: Annotated[StrictSpec, Share("chance that the duty is actually collected")]
+    duty_pass_through: Annotated[
+        StrictSpec, Share("share of the duty passed on to the price Chinese buyers pay")
+    ]
     china_cap_share_of_us_volume: Annotated[
         StrictSpec, NonNeg("China volume allowed per unit shipped to US customers")
     ]
     us_cumulative_units_before: Annotated[
-        StrictSpec, NonNeg("H200s shipped to US customers before the forecast starts")
+        StrictSpec, NonNeg("US-customer volume counted under the cap before the forecast starts")
     ]
     us_units_per_month: Annotated[
         StrictSpec, NonNeg("H200s shipped to US customers per month during the forecast")
     ]
     licence_lag_months: Annotated[
-        StrictSpec, NonNeg("months from the start until licences let shipments flow")
+        StrictSpec, NonNeg("months until the interagency review ends when it does not stall")
     ]
+    review_stall_prob: Annotated[
+        StrictSpec, Share("chance that the State/Defense/Energy review stalls")
+    ]
+    stall_exit_prob_per_month: Annotated[
+        StrictSpec, Share("monthly chance that a stalled review ends")
+    ]
+    licence_units: Annotated[StrictSpec, NonNeg("H200s in one licence for one named buyer")]
+    licensed_buyers: Annotated[StrictSpec, NonNeg("named buyers licensed in each round")]
+    licence_every_months: Annotated[StrictSpec, Positive("months between rounds of licences")]
     retighten_prob_per_month: Annotated[
-        StrictSpec, Share("monthly chance that Washington stops H200 sales to China again")
+        StrictSpec, Share("monthly chance that the administration stops H200 sales to China again")
+    ]
+    congress_block_prob_per_month: Annotated[
+        StrictSpec, Share("monthly chance that Congress blocks H200 licences (AI Overwatch Act)")
     ]
 
 
@@ -246,6 +304,15 @@ class Supply(_Strict):
         ge=0,
         description="month index (0 = start) from which production for China stops; null = never",
     )
+    reallocation_per_month: Annotated[
+        StrictSpec,
+        Share(
+            "share of China stock not covered by firm orders re-allocated to other customers each month"
+        ),
+    ]
+    writedown_share: Annotated[
+        StrictSpec, Share("share of China stock written down when Washington closes sales")
+    ]
 
 
 class Money(_Strict):
@@ -277,6 +344,9 @@ class Domestic(_Strict):
     capacity_growth_per_year: Annotated[
         StrictSpec,
         Growth("yearly growth of domestic output from 12 months after the reference month"),
+    ]
+    capacity_order_response: Annotated[
+        StrictSpec, Share("share of unmet domestic demand added to domestic capacity per year")
     ]
 
 
@@ -394,11 +464,33 @@ class Transition(_Cited):
         return _probabilities(to, "the probabilities of a row")
 
 
+class DecisionRow(_Strict):
+    """Where a stance goes at a decision point (cited once, at the decision point)."""
+
+    to: dict[StanceName, Number] = Field(
+        description="probability of each stance next month; sums to 1"
+    )
+
+    @field_validator("to")
+    @classmethod
+    def _sum(cls, to: dict[str, float]) -> dict[str, float]:
+        return _probabilities(to, "the probabilities of a row")
+
+
+class DecisionPoint(_Cited):
+    """A dated decision (a summit, a deadline): the step into its month uses its own rows."""
+
+    month: MonthStr = Field(description="the month whose transition uses these rows")
+    transitions: dict[StanceName, DecisionRow]
+
+
 class Switching(_Strict):
     """A Markov chain over stances: Beijing's future stance as an uncertainty.
 
     Before ``start`` the stance path holds; from ``start`` on, each draw's stance moves
     month by month with the probabilities in ``transitions``, beginning from ``initial``.
+    At a ``decision_points`` month the step into that month uses the decision's rows
+    instead (for the stances it lists), so the chain is not time-homogeneous.
     """
 
     name: str = Field(pattern=r"^[a-z0-9_]+$")
@@ -411,6 +503,7 @@ class Switching(_Strict):
         description="probability of each stance at start; sums to 1"
     )
     transitions: dict[StanceName, Transition]
+    decision_points: list[DecisionPoint] = Field(default_factory=list)
 
     @field_validator("start")
     @classmethod
@@ -428,6 +521,8 @@ class Switching(_Strict):
     def _closed(self) -> Switching:
         reachable = {s for s, p in self.initial.items() if p > 0}
         reachable |= {t for row in self.transitions.values() for t, p in row.to.items() if p > 0}
+        for dp in self.decision_points:
+            reachable |= {t for row in dp.transitions.values() for t, p in row.to.items() if p > 0}
         missing = sorted(reachable - set(self.transitions))
         if missing:
             raise ValueError(f"stances the chain can reach have no transition row: {missing}")
@@ -435,11 +530,10 @@ class Switching(_Strict):
 
     def stances(self) -> set[str]:
         """Every stance the chain names."""
-        return (
-            set(self.initial)
-            | set(self.transitions)
-            | {t for r in self.transitions.values() for t in r.to}
-        )
+        targets = {t for r in self.transitions.values() for t in r.to}
+        for dp in self.decision_points:
+            targets |= {t for r in dp.transitions.values() for t in r.to}
+        return set(self.initial) | set(self.transitions) | targets
 
 
 class BaseParams(_Strict):
@@ -448,6 +542,7 @@ class BaseParams(_Strict):
     calendar: Calendar
     sampling: Sampling
     demand: Demand
+    buyers: Buyers
     us: USRule
     supply: Supply
     money: Money

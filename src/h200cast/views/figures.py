@@ -23,7 +23,8 @@ Figure = tuple["alt.TopLevelMixin", "pd.DataFrame"]
 
 SHORTFALL_LABELS = {
     "shortfall_beijing": "blocked by Beijing",
-    "shortfall_us_rule": "blocked by the US rule",
+    "shortfall_buyers": "not ordered by buyers",
+    "shortfall_us_rule": "held by the US rule",
     "shortfall_supply": "short of supply",
 }
 DEMAND_LABELS = {
@@ -74,7 +75,7 @@ def demand_and_shipments(result: Result) -> Figure:
 
 
 def shortfall_split(result: Result) -> Figure:
-    """Why demand does not ship: Beijing, the US rule, supply (medians per month)."""
+    """Why demand does not ship: Beijing, the buyers, the US rule, supply (medians per month)."""
     table = frames.medians(result, list(SHORTFALL_LABELS))
     table["variable"] = table["variable"].map(SHORTFALL_LABELS)
     caption = [
@@ -219,13 +220,14 @@ def tornado(oat: pd.DataFrame, metric: str, n: int = 10) -> Figure:
 
 
 def shortfall_by_run(results: Sequence[Result]) -> Figure:
-    """Shipments and the three parts of the shortfall per stance or path (medians over the horizon)."""
+    """Shipments and the four parts of the shortfall per stance or path (medians over the horizon)."""
     import pandas as pd
 
     parts = {
         "shipments_total_units": "shipped",
         "shortfall_beijing_units": "blocked by Beijing",
-        "shortfall_us_rule_units": "blocked by the US rule",
+        "shortfall_buyers_units": "not ordered by buyers",
+        "shortfall_us_rule_units": "held by the US rule",
         "shortfall_supply_units": "short of supply",
     }
     table = pd.DataFrame(

@@ -228,7 +228,8 @@ def shortfall_answer(result: Result) -> str:
     s = result.stats
     labels = {
         "beijing": "blocked by Beijing",
-        "us_rule": "blocked by the US rule",
+        "buyers": "permitted but never firmly ordered",
+        "us_rule": "held by the US rule",
         "supply": "short of supply",
     }
     main = max(labels, key=lambda k: s[f"shortfall_{k}_units"]["p50"])
@@ -242,17 +243,21 @@ def shortfall_answer(result: Result) -> str:
 def fee_answer(result: Result) -> str:
     """The US fee and Nvidia's revenue, in words."""
     return (
-        f"Under **{result.label}**, the US fee brings in **{describe(result, 'us_fee_revenue_total_usd')}** over "
-        f"the horizon, {describe(result, 'us_fee_revenue_2026_usd')} of it in 2026, on Nvidia revenue of "
+        f"Under **{result.label}**, the Section 232 duty collected at US entry is "
+        f"**{describe(result, 'us_fee_revenue_total_usd')}** over the horizon, "
+        f"{describe(result, 'us_fee_revenue_2026_usd')} of it in 2026 (upper bound, 25% of the "
+        f"China sale value: {describe(result, 'us_fee_upper_total_usd')}), on Nvidia revenue of "
         f"{describe(result, 'nvidia_revenue_total_usd')}."
     )
 
 
 def comparison_answer(results: list[Result]) -> str:
-    """Which stance yields the most and the least US fee revenue, in words."""
-    fee = {r.label: r.stats["us_fee_revenue_total_usd"]["p50"] for r in results}
+    """Which stance yields the most and the least US duty collected, in words (means: in most
+    draws nothing is collected, so the medians are all zero)."""
+    fee = {r.label: r.stats["us_fee_revenue_total_usd"]["mean"] for r in results}
     best, worst = max(fee, key=fee.__getitem__), min(fee, key=fee.__getitem__)
     return (
-        f"US fee revenue over the horizon ranges from **${fee[worst] / 1e9:.1f} billion under {worst}** to "
-        f"**${fee[best] / 1e9:.1f} billion under {best}** (medians)."
+        f"The US duty collected over the horizon ranges from **${fee[worst] / 1e9:.2f} billion under "
+        f"{worst}** to **${fee[best] / 1e9:.2f} billion under {best}** (means over draws; the "
+        "median is zero under every stance, because in most draws nothing ships or nothing is collected)."
     )

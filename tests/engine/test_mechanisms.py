@@ -1,0 +1,203 @@
+"""Hand-computed cases for the mechanisms of model 2, one or two per mechanism.
+
+Each case starts from ``AMPLE`` (nothing limits an open market; see test_model.py) and
+switches on one mechanism, so that the expected numbers follow by hand from the
+parameter values named in the test.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from test_model import AMPLE, p50
+
+from h200cast.api import run
+
+BOOK = 2e6  # the mode of demand.order_book_units
+MONTH = BOOK / 12  # released evenly over 12 months
+
+
+def test_necessity_only_ships_its_share_of_fresh_demand() -> None:
+    # 20% (the mode) of each month's fresh intentions is admitted; the rest waits apart
+    # and is never re-presented: 0.2 x 2M = 400,000, not 59% as in model 1.
+    m = p50(run(stance="necessity_only", overrides=AMPLE, point=True))
+    assert m["shipments_total_units"] == pytest.approx(0.2 * BOOK)
+    assert m["permitted_total_units"] == pytest.approx(0.2 * BOOK)
+    assert m["shortfall_beijing_units"] == pytest.approx(0.8 * BOOK)
+
+
+def test_rd_exemption_ships_its_share_of_fresh_demand() -> None:
+    # 5% (the mode): 100,000 units; the special cases (1%) lie inside it.
+    m = p50(run(stance="rd_exemption", overrides=AMPLE, point=True))
+    assert m["shipments_total_units"] == pytest.approx(0.05 * BOOK)
+
+
+def test_approvals_never_convert_when_terms_are_never_final() -> None:
+    # Buyers who never accept the terms place no firm order: nothing ships, nothing is
+    # paid, and the whole book is short for want of orders.
+    over = (*AMPLE, "buyers.never_convert_prob=1")
+    m = p50(run(stance="open_market", overrides=over, point=True))
+    assert m["firm_orders_total_units"] == 0
+    assert m["shipments_total_units"] == 0
+    assert m["us_fee_revenue_total_usd"] == 0
+    assert m["shortfall_buyers_units"] == pytest.approx(BOOK)
+
+
+def test_terms_final_month_delays_orders() -> None:
+    # Hazard 0.2 a month and the median draw u = 0.5: the terms are final in month
+    # floor(ln 0.5 / ln 0.8) = 3. With full persistence the first three months' intentions
+    # wait, and month 3 orders (and ships) four months' worth.
+    over = (*AMPLE, "buyers.terms_final_prob_per_month=0.2", "demand.backlog_persistence=1")
+    r = run(stance="open_market", overrides=over, point=True)
+    ship = r.paths["shipments"][0]
+    assert ship[:3] == pytest.approx([0, 0, 0])
+    assert ship[3] == pytest.approx(4 * MONTH)
+    assert ship.sum() == pytest.approx(BOOK)
+
+
+def test_conversion_rate_spreads_orders() -> None:
+    # Half of what waits is ordered each month, and nothing leaves (persistence 1):
+    # month 0 orders 0.5 x M; month 1 0.5 x (0.5 M + M) = 0.75 M.
+    over = (*AMPLE, "buyers.conversion_per_month=0.5", "demand.backlog_persistence=1")
+    r = run(stance="open_market", overrides=over, point=True)
+    o = r.paths["firm_orders"][0]
+    assert o[0] == pytest.approx(0.5 * MONTH)
+    assert o[1] == pytest.approx(0.75 * MONTH)
+
+
+def test_stalled_review_holds_licences() -> None:
+    # The review stalls for sure; with exit hazard 0.2 and u = 0.5 it ends
+    # floor(ln 0.5 / ln 0.8) + 1 = 4 months after the on-time date (0): no licence, no
+    # shipment before month 4; firm orders wait (persistence 1) and ship in month 4.
+    over = (
+        *AMPLE,
+        "us.review_stall_prob=1",
+        "us.stall_exit_prob_per_month=0.2",
+        "demand.firm_order_persistence=1",
+    )
+    r = run(stance="open_market", overrides=over, point=True)
+    ship = r.paths["shipments"][0]
+    assert ship[:4] == pytest.approx([0, 0, 0, 0])
+    assert ship[4] == pytest.approx(5 * MONTH)
+    m = p50(r)
+    assert m["shortfall_us_rule_units"] == pytest.approx(0, abs=1e-6)
+
+
+def test_licences_come_in_discrete_rounds() -> None:
+    # 3 named buyers x 10,000 units every 2 months from month 0: 30,000 licensed in months
+    # 0, 2, 4, ...; firm orders wait, so shipments are 30,000 in those months, 0 between.
+    over = (
+        *AMPLE,
+        "us.licence_units=10000",
+        "us.licensed_buyers=3",
+        "us.licence_every_months=2",
+        "demand.firm_order_persistence=1",
+    )
+    r = run(stance="open_market", overrides=over, point=True)
+    ship = r.paths["shipments"][0]
+    np.testing.assert_allclose(ship, np.tile([30000.0, 0.0], 6))
+    assert p50(r)["shortfall_us_rule_units"] == pytest.approx(BOOK - 6 * 30000)
+
+
+def test_us_cap_is_a_flow() -> None:
+    # No US-customer volume before the start and 12,000 a month: China may take 6,000 a
+    # month, 72,000 over 12 months.
+    over = (*AMPLE, "us.us_cumulative_units_before=0", "us.us_units_per_month=12000")
+    m = p50(run(stance="open_market", overrides=over, point=True))
+    assert m["shipments_total_units"] == pytest.approx(72000)
+
+
+def test_congress_block_closes_sales() -> None:
+    # Congress blocks with hazard 0.1 a month: at u = 0.5, in month floor(ln 0.5/ln 0.9) = 6.
+    # Six months ship; then nothing, all waiting orders and intentions are dropped, and
+    # the China stock is released: 30% (the mode) written down, the rest re-allocated.
+    over = (*AMPLE, "us.congress_block_prob_per_month=0.1", "supply.inventory_units=2e6")
+    r = run(stance="open_market", overrides=over, point=True)
+    ship = r.paths["shipments"][0]
+    assert ship[:6] == pytest.approx([MONTH] * 6)
+    assert ship[6:].sum() == 0
+    left = 2e6 - 6 * MONTH
+    m = p50(r)
+    assert m["written_down_total_units"] == pytest.approx(0.3 * left)
+    assert m["reallocated_total_units"] == pytest.approx(0.7 * left)
+    assert m["inventory_end_units"] == pytest.approx(0, abs=1e-6)
+
+
+def test_production_follows_firm_orders_after_stock() -> None:
+    # 300,000 in stock, 200,000 a month of capacity from month 0: the first months ship from
+    # stock and make only what orders beyond stock need; stock runs out in month 1.
+    over = (
+        *AMPLE,
+        "supply.inventory_units=100000",
+        "supply.production_lead_months=0",
+        "supply.production_units_per_month=200000",
+    )
+    r = run(stance="open_market", overrides=over, point=True)
+    made = r.paths["production"][0]
+    assert made[0] == pytest.approx(MONTH - 100000)  # first shipments come from stock
+    assert made[1:] == pytest.approx([MONTH] * 11)
+    assert p50(r)["shipments_total_units"] == pytest.approx(BOOK)
+
+
+def test_no_orders_no_production_and_stock_reallocated() -> None:
+    # With no firm orders Nvidia makes nothing for China and re-allocates 10% of its China
+    # stock a month: after 12 months 700,000 x 0.9^12 remain.
+    over = (
+        *AMPLE,
+        "buyers.never_convert_prob=1",
+        "supply.inventory_units=700000",
+        "supply.reallocation_per_month=0.1",
+        "supply.production_lead_months=0",
+    )
+    m = p50(run(stance="open_market", overrides=over, point=True))
+    assert m["production_total_units"] == 0
+    assert m["inventory_end_units"] == pytest.approx(700000 * 0.9**12)
+
+
+def test_duty_base_collection_and_upper_bound() -> None:
+    # Customs value 80% of the $27,000 price: duty 0.25 x 0.8 x 27,000 x 2M = $10.8B; the
+    # upper bound is 25% of the sale value, $13.5B. Not collected: $0, bound unchanged.
+    over = (*AMPLE, "us.customs_value_share=0.8")
+    m = p50(run(stance="open_market", overrides=over, point=True))
+    assert m["us_fee_revenue_total_usd"] == pytest.approx(10.8e9)
+    assert m["us_fee_upper_total_usd"] == pytest.approx(13.5e9)
+    m = p50(run(stance="open_market", overrides=(*over, "us.duty_collection_prob=0"), point=True))
+    assert m["us_fee_revenue_total_usd"] == 0
+    assert m["us_fee_upper_total_usd"] == pytest.approx(13.5e9)
+
+
+def test_duty_pass_through_raises_the_buyers_price() -> None:
+    # All of a 25% duty on the full price passed on: buyers pay 1.25 x $27,000, and demand
+    # falls to 1.25^-0.4 (elasticity at its mode) of the book.
+    over = (*AMPLE, "us.duty_pass_through=1")
+    m = p50(run(stance="open_market", overrides=over, point=True))
+    assert m["demand_total_units"] == pytest.approx(BOOK * 1.25**-0.4)
+    assert m["nvidia_revenue_total_usd"] == pytest.approx(m["shipments_total_units"] * 27000 * 1.25)
+
+
+def test_market_balance_by_hand() -> None:
+    # Month 0 of a point run: demand = market; foreign-preferring = (1 - s*) x demand;
+    # grey = gamma x (foreign - H200); domestic = min(capacity, preferring + switching).
+    r = run(stance="customs_ban", overrides=AMPLE, point=True)
+    p = r.paths
+    A, s = p["market_units"][0, 0], p["domestic_share_desired"][0, 0]
+    S = p["shipments"][0, 0]
+    gamma, lam = 0.06, 0.5  # modes of grey_channel_share and lost_to_domestic_share
+    push = 1.5  # customs_ban's push (mode)
+    F = (1 - s) * A
+    G = gamma * (F - S)
+    wanted = A - F + (1 - (1 - lam) ** push) * (F - S - G)
+    Dd = min(p["domestic_capacity"][0, 0], wanted)
+    assert p["grey_channel"][0, 0] == pytest.approx(G)
+    assert p["domestic_units"][0, 0] == pytest.approx(Dd)
+    assert p["compute_gap"][0, 0] == pytest.approx(A - S - G - Dd)
+    assert p["domestic_share"][0, 0] == pytest.approx(Dd / (Dd + S + G))
+
+
+def test_ban_raises_domestic_share_of_deployments() -> None:
+    # Same point, only the stance differs: stopping the H200 leaves domestic chips a larger
+    # share of what is deployed (the landed model moved it by 0.07 points).
+    a = run(stance="open_market", overrides=AMPLE, point=True).paths["domestic_share"][0]
+    b = run(stance="customs_ban", overrides=AMPLE, point=True).paths["domestic_share"][0]
+    assert (b >= a - 1e-12).all()
+    assert b[11] - a[11] > 0.05

@@ -430,12 +430,14 @@ def covered(draws: ArrayLike, y: float, level: float) -> tuple[bool | None, str]
 
     The point-mass rule: when the interval is the single point ``[y, y]`` at the
     observed value, the result is ``None``, not ``True``. The interval collapses to a
-    point only when an atom of the draws at that value holds about ``level`` percent of
-    them or more (all draws 0 for a quantity that is zero by construction, such as
-    January revenue before any licence), so the "hit" follows from the construction and
-    says nothing about calibration: the coverage table leaves it out and counts it as
-    excluded (:func:`coverage_table`), and the randomized PIT (:func:`pit`) scores the
-    observation instead. A degenerate interval at another value is an honest miss
+    point only when an atom of the draws at that value spans both of its quantiles: at
+    least ``level`` percent of the draws, and ``(100 + level) / 2`` percent when the atom
+    is the least (or greatest) value, as zero is for a quantity that cannot be negative
+    (all draws 0 for a quantity that is zero by construction, such as January revenue
+    before any licence). Then the "hit" follows from the construction and says nothing
+    about calibration: the coverage table leaves it out and counts it as excluded
+    (:func:`coverage_table`), and the randomized PIT (:func:`pit`) scores the observation
+    instead. A degenerate interval at another value is an honest miss
     (``False``): the forecast was sure and wrong.
 
     Parameters

@@ -4,7 +4,7 @@ For each number of base samples N (1,024 and 4,096 by default) and each of sever
 both estimate the first-order and total indices of Ishigami (a = 7, b = 0.1) from
 N (d + 2) runs with the same bootstrap count and confidence: h200cast with
 ``explore.sensitivity.sobol``, SALib with ``SALib.sample.sobol.sample`` and
-``SALib.analyze.sobol.analyze`` (no second order). Printed per N, as means over the
+``SALib.analyze.sobol.analyze`` (no second order), seeds 1, 2, .... Printed per N, as means over the
 seeds and the three inputs: the interval widths (ours: percentile interval; SALib's:
 twice its ``S1_conf``/``ST_conf``), their ratio (ours / SALib's; at most 1 is the target)
 and the absolute errors against the known indices.
@@ -111,15 +111,15 @@ def main(argv: list[str] | None = None) -> int:
     print("|---" * 12 + "|")
     for n in args.n:
         res: dict[str, list[dict[str, np.ndarray]]] = {"ours": [], "salib": []}
-        for seed in range(args.seeds):
+        for seed in range(1, args.seeds + 1):  # SALib's analyze leaves seed 0 unseeded
             res["ours"].append(ours(n, seed, args.bootstrap, args.confidence))
             res["salib"].append(salib(n, seed, args.bootstrap, args.confidence))
 
         w = {(who, k): _mean(res[who], f"{k}_width") for who in res for k in ("S1", "ST")}
         print(
             f"| {n:,} | {n * 5:,} "
-            f"| {w['ours', 'S1']:.4f} | {w['salib', 'S1']:.4f} | {w['ours', 'S1'] / w['salib', 'S1']:.2f} "
-            f"| {w['ours', 'ST']:.4f} | {w['salib', 'ST']:.4f} | {w['ours', 'ST'] / w['salib', 'ST']:.2f} "
+            f"| {w['ours', 'S1']:.4f} | {w['salib', 'S1']:.4f} | {w['ours', 'S1'] / w['salib', 'S1']:.3f} "
+            f"| {w['ours', 'ST']:.4f} | {w['salib', 'ST']:.4f} | {w['ours', 'ST'] / w['salib', 'ST']:.3f} "
             f"| {_err(res['ours'], 'S1', FIRST):.4f} | {_err(res['salib'], 'S1', FIRST):.4f} "
             f"| {_err(res['ours'], 'ST', TOTAL):.4f} | {_err(res['salib'], 'ST', TOTAL):.4f} |"
         )

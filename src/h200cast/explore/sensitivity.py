@@ -190,38 +190,71 @@ def sobol(
 ) -> SobolIndices:
     """Sobol first-order and total indices of ``func`` over independent uniform inputs.
 
-    The estimator is written out here rather than taken from ``scipy.stats.sobol_indices``:
-    scipy's bootstrap draws from an unseeded generator, so its intervals differ between
-    two runs with the same seed (and importing scipy.stats costs a notebook about a
-    second). The design matrices A and B have 2d independent Latin hypercube columns from
-    seeded streams (:mod:`h200cast.sampling`); AB_i is A with column i taken from B. With V the variance of f over A and B together, the indices are Saltelli's (2010)
-    estimators, as in scipy:
+    The design matrices A and B are the first and last d columns of ``base_samples`` points
+    (a power of 2) of a scrambled Sobol' sequence in 2d dimensions
+    (``scipy.stats.qmc.Sobol``, scrambled with ``seed``); AB_i is A with column i taken
+    from B. The outputs are centred on the mean of f(A) and f(B) together; with V their
+    variance, the indices are Saltelli's (2010) first-order and Jansen's total estimators:
 
         first_i = mean(f(B) * (f(AB_i) - f(A))) / V
         total_i = mean((f(A) - f(AB_i)) ** 2) / (2 V)
 
-    Intervals are percentile bootstrap intervals over the base samples, drawn from a
-    generator seeded by ``seed``. ``func`` maps an array (inputs, n) to (outputs, n); it is
-    called once on all n = base_samples x (inputs + 2) rows, so it should be vectorised.
+    Centring removes the output's mean times the noise of mean(f(AB_i) - f(A)) from the
+    first-order estimate (the total one is unchanged by it). Intervals are percentile
+    bootstrap intervals over the base samples (centring again in each resample), drawn
+    from a generator seeded by ``seed``; the estimator is written out rather than taken
+    from ``scipy.stats.sobol_indices``, whose bootstrap draws from an unseeded generator.
+    ``func`` maps an array (inputs, n) to (outputs, n); it is called once on all
+    n = base_samples x (inputs + 2) rows, so it should be vectorised.
     """
-    from h200cast.engine.sampling import uniforms
+    from scipy.stats import qmc
 
-    d = len(bounds)
+    n, d = base_samples, len(bounds)
+    if n < 2 or n & (n - 1):
+        raise ValueError(f"base_samples must be a power of 2 (1024, 2048, ...), not {n}")
+    u = qmc.Sobol(d=2 * d, scramble=True, seed=seed).random_base2(n.bit_length() - 1)
+    return _saltelli(
+        func,
+        bounds,
+        u[:, :d],
+        u[:, d:],
+        bootstrap=bootstrap,
+        confidence=confidence,
+        seed=seed,
+        inputs=inputs,
+        outputs=outputs,
+    )
+
+
+def _saltelli(
+    func: Callable[[np.ndarray], np.ndarray],
+    bounds: Sequence[tuple[float, float]],
+    u_a: np.ndarray,
+    u_b: np.ndarray,
+    *,
+    bootstrap: int,
+    confidence: float,
+    seed: int,
+    inputs: Sequence[str],
+    outputs: Sequence[str],
+) -> SobolIndices:
+    """:func:`sobol`'s estimators and bootstrap on given A and B in the unit cube (n, d)."""
+    n, d = int(u_a.shape[0]), int(u_a.shape[1])
     lo, hi = np.array(bounds, float).T
-    u = np.column_stack([uniforms(seed, f"sobol.{j}", base_samples) for j in range(2 * d)])
-    a, b = lo + u[:, :d] * (hi - lo), lo + u[:, d:] * (hi - lo)
+    a, b = lo + u_a * (hi - lo), lo + u_b * (hi - lo)
     ab = np.repeat(a[None, :, :], d, axis=0)
     for i in range(d):
         ab[i, :, i] = b[:, i]
-    n = base_samples
     f = np.atleast_2d(func(np.concatenate([a, b, ab.reshape(d * n, d)]).T))  # one vectorised call
     f_a, f_b, f_ab = f[:, :n], f[:, n : 2 * n], f[:, 2 * n :].reshape(f.shape[0], d, n)
 
     def indices(idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         fa, fb, fab = f_a[:, idx], f_b[:, idx], f_ab[:, :, idx]
-        var = np.var(np.concatenate([fa, fb], axis=1), axis=1)[:, None]
+        pooled = np.concatenate([fa, fb], axis=1)
+        centre = pooled.mean(axis=1, keepdims=True)
+        var = np.var(pooled, axis=1)[:, None]
         with np.errstate(divide="ignore", invalid="ignore"):
-            first = np.mean(fb[:, None, :] * (fab - fa[:, None, :]), axis=-1) / var
+            first = np.mean((fb - centre)[:, None, :] * (fab - fa[:, None, :]), axis=-1) / var
             total = 0.5 * np.mean((fa[:, None, :] - fab) ** 2, axis=-1) / var
         return np.nan_to_num(first), np.nan_to_num(
             total

@@ -33,6 +33,7 @@ from pydantic import (
     Discriminator,
     Field,
     Tag,
+    field_validator,
     model_validator,
 )
 
@@ -123,6 +124,13 @@ class Sensitivity(_Strict):
     run: str | None = Field(
         default=None, description="the stance or path to analyse (default: the first)"
     )
+
+    @field_validator("base_samples")
+    @classmethod
+    def _power_of_2(cls, n: int) -> int:
+        if n & (n - 1):
+            raise ValueError(f"base_samples must be a power of 2 (1024, 2048, ...), not {n}")
+        return n
 
 
 class Discovery(_Strict):

@@ -51,6 +51,8 @@ def test_ci_sweep_results(ci_sweep: Path) -> None:
 
 def test_ci_sobol_indices(ci_sweep: Path) -> None:
     s = pd.read_csv(ci_sweep / "sobol.csv")
+    assert list(s.columns[:3]) == ["run", "output", "input"]
+    assert set(s["run"]) == {"selective_approval"}  # the run the indices describe, always named
     # indices are shares of variance: within [0, 1] up to their confidence intervals
     assert (s["first_low"] <= 1 + 1e-9).all() and (s["first_high"] >= -1e-9).all()
     assert (s["total_low"] <= 1 + 1e-9).all() and (s["total_high"] >= -1e-9).all()
@@ -74,6 +76,7 @@ def test_ci_sobol_indices(ci_sweep: Path) -> None:
 
 def test_ci_discovery(ci_sweep: Path) -> None:
     d = json.loads((ci_sweep / "discovery.json").read_text())
+    assert d["run"] == "selective_approval"
     t = pq.read_table(ci_sweep / "results.parquet").to_pandas()
     base = (t["us_fee_revenue_2026_usd"] < 3e9).mean()
     assert d["coverage"] >= 0.5 and d["density"] > 1.5 * base
@@ -164,7 +167,8 @@ def _small(tmp_path: Path, **changes: object) -> sweep.SweepSpec:
     data.update(
         {"design": {"method": "sobol", "points": 256, "seed": 5}, "chunk_rows": 64}, **changes
     )
-    data.pop("sensitivity"), data.pop("discovery")
+    for key in ("sensitivity", "discovery", "expect"):  # the chunks only: no analyses
+        data.pop(key)
     f = tmp_path / "small.yaml"
     f.write_text(yaml.safe_dump(data))
     return sweep.load_spec(f)
@@ -324,8 +328,10 @@ def test_the_domestic_share_spec_finds_what_puts_the_2027_share_above_80pct(
     )
     assert (ban >= open_ - 1e-12).all()  # same points: a ban never lowers the domestic share
     d = json.loads((tmp_path / "d" / "discovery.json").read_text())
+    assert d["run"] == "customs_ban"  # the run PRIM describes
     base = (t[t["run"] == "customs_ban"]["domestic_share_2027_end"] > 0.8).mean()
     assert d["coverage"] >= 0.5 and d["density"] > 2 * base
     s = pd.read_csv(tmp_path / "d" / "sobol.csv")
+    assert set(s["run"]) == {"customs_ban"}  # of two runs, the one the indices describe
     top = s[s["output"] == "domestic_share_2027_end"].set_index("input")["total"].idxmax()
     assert top == "demand.ai_spending_growth_per_year"  # a bigger market outruns domestic capacity

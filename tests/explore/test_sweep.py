@@ -83,6 +83,15 @@ def test_ci_discovery(ci_sweep: Path) -> None:
     assert any(r.startswith("money.price_usd <=") for r in d["rules"])
 
 
+def test_ci_expectations_hold(ci_sweep: Path) -> None:
+    # the committed `expect:` block holds (the fixture's exit code 0 says so too)
+    record = json.loads((ci_sweep / "expectations.json").read_text())
+    assert record["spec"] == "ci" and record["passed"] is True and record["failed"] == []
+    kinds = {e.get("output", e.get("discovery")) for e in record["expectations"]}
+    assert {"us_fee_revenue_2026_usd", "density"} <= kinds
+    assert all(e["note"] and e["run"] == "selective_approval" for e in record["expectations"])
+
+
 def test_sobol_recovers_the_ishigami_indices() -> None:
     # the estimator on a function with known indices (Ishigami, a = 7, b = 0.1)
     def f(x: np.ndarray) -> np.ndarray:

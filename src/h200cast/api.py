@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from h200cast.explore.checks import CheckResult
-    from h200cast.explore.sweep import Analyses
+    from h200cast.explore.sweep import Analyses, ExpectationResult
 
 __all__ = [
     "STANCES",
@@ -139,12 +139,24 @@ def load_scenario(
 
 
 class SweepOutcome:
-    """A finished sweep: where it was written, its manifest, and its Sobol indices and PRIM box."""
+    """A finished sweep: where it was written, its manifest, its Sobol indices and PRIM box,
+    and the outcome of its spec's expectations."""
 
     def __init__(self, out: Path, manifest: dict[str, Any], analyses: Analyses) -> None:
         self.out = out
         self.manifest = manifest
         self.analyses = analyses
+
+    @property
+    def expectations(self) -> list[ExpectationResult]:
+        """One outcome per entry of the spec's ``expect:`` block (``.passed``, ``.observed``,
+        ``.text()``), as in ``expectations.json``."""
+        return self.analyses.expectations
+
+    @property
+    def passed(self) -> bool:
+        """Whether every expectation holds (``h200cast sweep`` exits 1 otherwise)."""
+        return not self.analyses.failed
 
     def results(self) -> pd.DataFrame:
         """``results.parquet``: one row per point, run and draw, with inputs and outputs."""
@@ -166,7 +178,9 @@ def sweep(
     """Evaluate a sweep spec (a file, or a name in ``params/sweeps/``) and its analyses.
 
     Writes ``results.parquet`` and ``manifest.json`` into ``out`` (default
-    ``sweeps/NAME/``), and ``sobol.csv`` and ``discovery.json`` when the spec asks for them.
+    ``sweeps/NAME/``), ``sobol.csv`` and ``discovery.json`` when the spec asks for them, and
+    ``expectations.json``. A failed expectation does not raise: see ``.passed`` and
+    ``.expectations`` of the outcome.
     """
     from h200cast.explore import sweep as sw
 

@@ -187,6 +187,15 @@ FAULTS = [
         ["--out", "not a folder"],
     ),
     Fault(
+        "sweep-expectation-of-an-unknown-run",
+        _append(
+            "P/sweeps/ci.yaml",
+            b"  - {output: us_fee_revenue_2026_usd, run: customs_ban, stat: p50, below: 1}\n",
+        ),
+        ["sweep", "ci", "--params-dir", "{P}", "--out", "{T}/sw", "--quiet"],
+        ["P/sweeps/ci.yaml", "expect.7.run", "got 'customs_ban'", "not a run of this sweep"],
+    ),
+    Fault(
         "sweep-empty-scheduler",
         lambda t: None,
         ["sweep", "ci", "--out", "{T}/sw", "--scheduler", "", "--quiet"],

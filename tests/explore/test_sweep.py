@@ -52,6 +52,8 @@ def test_ci_sweep_results(ci_sweep: Path) -> None:
 
 def test_ci_sobol_indices(ci_sweep: Path) -> None:
     s = pd.read_csv(ci_sweep / "sobol.csv")
+    assert list(s.columns[:3]) == ["run", "output", "input"]
+    assert set(s["run"]) == {"selective_approval"}  # the run the indices describe, always named
     # indices are shares of variance: within [0, 1] up to their confidence intervals
     assert (s["first_low"] <= 1 + 1e-9).all() and (s["first_high"] >= -1e-9).all()
     assert (s["total_low"] <= 1 + 1e-9).all() and (s["total_high"] >= -1e-9).all()
@@ -72,10 +74,20 @@ def test_ci_sobol_indices(ci_sweep: Path) -> None:
 
 def test_ci_discovery(ci_sweep: Path) -> None:
     d = json.loads((ci_sweep / "discovery.json").read_text())
+    assert d["run"] == "selective_approval"
     t = pq.read_table(ci_sweep / "results.parquet").to_pandas()
     base = (t["us_fee_revenue_2026_usd"] < 3e8).mean()
     assert d["coverage"] >= 0.5 and d["density"] > 1.5 * base
     assert any(r.startswith("us.us_units_per_month <=") for r in d["rules"])
+
+
+def test_ci_expectations_hold(ci_sweep: Path) -> None:
+    # the committed `expect:` block holds (the fixture's exit code 0 says so too)
+    record = json.loads((ci_sweep / "expectations.json").read_text())
+    assert record["spec"] == "ci" and record["passed"] is True and record["failed"] == []
+    kinds = {e.get("output", e.get("discovery")) for e in record["expectations"]}
+    assert {"us_fee_revenue_2026_usd", "density"} <= kinds
+    assert all(e["note"] and e["run"] == "selective_approval" for e in record["expectations"])
 
 
 def test_prim_finds_a_planted_box() -> None:
@@ -156,7 +168,8 @@ def _small(tmp_path: Path, **changes: object) -> sweep.SweepSpec:
     data.update(
         {"design": {"method": "sobol", "points": 256, "seed": 5}, "chunk_rows": 64}, **changes
     )
-    data.pop("sensitivity"), data.pop("discovery")
+    for key in ("sensitivity", "discovery", "expect"):  # the chunks only: no analyses
+        data.pop(key)
     f = tmp_path / "small.yaml"
     f.write_text(yaml.safe_dump(data))
     return sweep.load_spec(f)
@@ -317,9 +330,11 @@ def test_the_domestic_share_spec_finds_what_keeps_the_compute_gap_small(
     assert (ban >= open_ - 1e-12).all()  # same points: a ban never lowers the domestic share
     assert (t["compute_gap_2026_units"] >= 0).all()
     d = json.loads((tmp_path / "d" / "discovery.json").read_text())
+    assert d["run"] == "customs_ban"  # the run PRIM describes
     base = (t[t["run"] == "customs_ban"]["compute_gap_2026_units"] < 1e6).mean()
     assert d["coverage"] >= 0.5 and d["density"] > 2 * base
     assert any(r.startswith("demand.ai_spending_growth_per_year <=") for r in d["rules"])
     s = pd.read_csv(tmp_path / "d" / "sobol.csv")
+    assert set(s["run"]) == {"customs_ban"}  # of two runs, the one the indices describe
     top = s[s["output"] == "compute_gap_2026_units"].set_index("input")["total"].idxmax()
     assert top == "demand.ai_spending_growth_per_year"  # a bigger market outruns domestic capacity

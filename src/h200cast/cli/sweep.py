@@ -1,4 +1,5 @@
-"""``h200cast sweep``: evaluate a sweep spec in chunks; Sobol indices and scenario discovery."""
+"""``h200cast sweep``: evaluate a sweep spec in chunks; Sobol indices, scenario discovery and
+the spec's expectations (exit 1 when one fails, 2 for bad input)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from h200cast.cli import common
 def add(sub: Any) -> None:
     """Register the command."""
     sw = sub.add_parser(
-        "sweep", help="evaluate a parameter sweep; Sobol indices and scenario discovery"
+        "sweep",
+        help="evaluate a parameter sweep; Sobol indices, scenario discovery; exit 1 when an "
+        "expectation of the spec fails",
     )
     sw.add_argument("spec", metavar="SPEC", help="a file, or a name in params/sweeps/")
     sw.add_argument(
@@ -39,9 +42,10 @@ def add(sub: Any) -> None:
 
 
 def cmd(args: argparse.Namespace) -> int:
-    """Evaluate a sweep spec; write its results, Sobol indices and PRIM boxes."""
+    """Evaluate a sweep spec; write its results, Sobol indices, PRIM box and expectations;
+    exit 1 when an expectation fails."""
     from h200cast.explore import sweep
-    from h200cast.views.tables import sobol_table
+    from h200cast.views.tables import expectations_table, sobol_table
 
     spec = sweep.load_spec(args.spec, args.params_dir)
     out = args.out or Path("sweeps") / spec.name
@@ -63,17 +67,28 @@ def cmd(args: argparse.Namespace) -> int:
     if res.sobol is not None:
         s = res.sobol
         print(
-            f"\nSobol indices ({s.evaluations} model runs; {int(100 * s.confidence)}% bootstrap intervals):"
+            f"\nSobol indices under {res.sobol_run} ({s.evaluations} model runs; "
+            f"{int(100 * s.confidence)}% bootstrap intervals):"
         )
         print(sobol_table(s.frame()))
     if res.box is not None and spec.discovery is not None:
         box = res.box
         print(
-            f"\nScenario discovery (PRIM) for {sweep.outcome_text(spec.discovery)}: coverage "
+            f"\nScenario discovery (PRIM) under {res.discovery_run} for "
+            f"{sweep.outcome_text(spec.discovery)}: coverage "
             f"{box.coverage:.2f}, density {box.density:.2f}, {box.mass:.1%} of the points"
         )
         for rule in box.rules() or [
             "(no restriction: the outcome is spread over the whole design)"
         ]:
             print(f"  {rule}")
-    return 0
+    if not res.expectations:
+        return 0
+    failed = res.failed
+    held = len(res.expectations) - len(failed)
+    print(f"\nExpectations ({held} of {len(res.expectations)} hold; {out}/expectations.json):")
+    print(expectations_table(res.expectations))
+    for r in failed:
+        note = f" ({r.expectation.note})" if r.expectation.note else ""
+        print(f"FAILED {r.key}: {r.text()}: observed {r.observed:.4g}{note}")
+    return 1 if failed else 0

@@ -12,6 +12,11 @@ The inputs not swept are held at their central values (``others: central``, a po
 per design point), or sampled once with ``draws_per_point`` draws shared by every point
 (``others: sampled``: common random numbers, so differences between points are not
 sampling noise).
+
+A spec's ``expect:`` block lists what the finished sweep must show (a statistic of an
+output over one run's points and draws, or the coverage, density or mass of the PRIM
+box). :func:`evaluate_expectations` checks them; ``h200cast sweep`` writes the outcome to
+``expectations.json`` and exits 1 when one fails, so that a sweep can fail a CI job.
 """
 
 from __future__ import annotations
@@ -153,6 +158,67 @@ class Discovery(_Strict):
         return self
 
 
+Stat = Literal["p5", "p50", "p95", "mean", "min", "max"]
+"""A statistic of an output over all the points and draws of one run."""
+
+BoxProperty = Literal["coverage", "density", "mass"]
+"""What an expectation may ask of the PRIM box of a ``discovery:`` block."""
+
+
+class Expectation(_Strict):
+    """What a finished sweep must show: a statistic of an output under one run, or a
+    property of the PRIM box, ``below`` or ``above`` a number (strictly)."""
+
+    output: Metric | None = Field(default=None, description="a metric the sweep keeps")
+    run: str | None = Field(
+        default=None, description="the stance or path (optional when the sweep has one)"
+    )
+    stat: Stat | None = Field(
+        default=None, description="p5, p50, p95, mean, min or max over the run's points and draws"
+    )
+    discovery: BoxProperty | None = Field(
+        default=None, description="coverage, density or mass of the PRIM box"
+    )
+    below: float | None = None
+    above: float | None = None
+    note: str | None = Field(default=None, description="why it should hold")
+
+    @field_validator("output")
+    @classmethod
+    def _metric(cls, v: str | None) -> str | None:
+        if v is not None and v not in BY_NAME:
+            raise ValueError(f"unknown metric; expected one of: {', '.join(sorted(BY_NAME))}")
+        return v
+
+    @model_validator(mode="after")
+    def _shape(self) -> Expectation:
+        if (self.output is None) == (self.discovery is None):
+            raise ValueError(
+                "give exactly one of `output` (a metric the sweep keeps, with `stat`) or "
+                "`discovery` (coverage, density or mass of the PRIM box)"
+            )
+        if self.output is not None and self.stat is None:
+            raise ValueError("give `stat` (p5, p50, p95, mean, min or max) of the output")
+        if self.discovery is not None and (self.stat is not None or self.run is not None):
+            raise ValueError(
+                "a `discovery` expectation takes no `stat` or `run`: it is about the box of "
+                "the spec's `discovery:` block"
+            )
+        if (self.below is None) == (self.above is None):
+            raise ValueError("give exactly one of `below` or `above`")
+        return self
+
+    def limit_text(self) -> str:
+        """``< 1e+09`` or ``> 0.5``."""
+        return f"< {self.below:g}" if self.below is not None else f"> {self.above:g}"
+
+    def holds(self, observed: float) -> bool:
+        """Whether an observed value meets the limit (never for NaN)."""
+        if self.below is not None:
+            return bool(observed < self.below)
+        return bool(observed > self.above) if self.above is not None else False
+
+
 class SweepSpec(_Strict):
     """A whole sweep."""
 
@@ -167,6 +233,9 @@ class SweepSpec(_Strict):
     chunk_rows: int = Field(default=50_000, ge=1)
     sensitivity: Sensitivity | None = None
     discovery: Discovery | None = None
+    expect: list[Expectation] = Field(
+        default_factory=list, description="what the results must show; exit 1 otherwise"
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> SweepSpec:
@@ -226,7 +295,44 @@ def load_spec(name_or_file: str | Path, params_dir: Path | None = None) -> Sweep
                     file=f,
                     key=f"inputs.{key}",
                 )
+    check_expectations(spec, f)
     return spec
+
+
+def check_expectations(spec: SweepSpec, file: str | Path | None = None) -> None:
+    """Fail unless each expectation names an output the sweep keeps, a run of the sweep (or
+    the sweep has one run), and, for the PRIM box, a spec with a ``discovery:`` block."""
+    runs = [n for _, n in spec.run_names()]
+    for i, e in enumerate(spec.expect):
+        at = f"expect.{i}"
+        if e.output is not None and e.output not in spec.outputs:
+            raise InputError(
+                f"not among the sweep's outputs; expected one of: {', '.join(spec.outputs)}",
+                file=file,
+                key=f"{at}.output",
+                value=e.output,
+            )
+        if e.run is not None and e.run not in runs:
+            raise InputError(
+                f"not a run of this sweep; expected one of: {', '.join(runs)}",
+                file=file,
+                key=f"{at}.run",
+                value=e.run,
+            )
+        if e.output is not None and e.run is None and len(runs) > 1:
+            raise InputError(
+                f"the sweep has several runs; expected `run:` naming one of: {', '.join(runs)}",
+                file=file,
+                key=f"{at}.run",
+            )
+        if e.discovery is not None and spec.discovery is None:
+            raise InputError(
+                "the spec has no `discovery:` block, so there is no PRIM box to expect of; "
+                "expected a `discovery:` block, or an `output` expectation",
+                file=file,
+                key=f"{at}.discovery",
+                value=e.discovery,
+            )
 
 
 # --- designs ------------------------------------------------------------------------------------------
@@ -672,14 +778,16 @@ def outcome_text(d: Discovery) -> str:
     return f"{d.output} {'<' if d.below is not None else '>'} {d.below if d.below is not None else d.above:g}"
 
 
-def discovery_record(d: Discovery, box: Any, trajectory: Sequence[Any]) -> dict[str, Any]:
-    """What ``discovery.json`` holds: the outcome, the chosen box and PRIM's peeling trajectory."""
+def discovery_record(d: Discovery, box: Any, trajectory: Sequence[Any], run: str) -> dict[str, Any]:
+    """What ``discovery.json`` holds: the run, the outcome, the chosen box and PRIM's peeling
+    trajectory."""
 
     def one(b: Any) -> dict[str, Any]:
         return {"coverage": b.coverage, "density": b.density, "mass": b.mass, "rules": b.rules()}
 
     chosen = one(box)
     return {
+        "run": run,
         "outcome": outcome_text(d),
         "rules": chosen.pop("rules"),
         **chosen,
@@ -687,26 +795,141 @@ def discovery_record(d: Discovery, box: Any, trajectory: Sequence[Any]) -> dict[
     }
 
 
+# --- expectations -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExpectationResult:
+    """The outcome of one expectation of a spec's ``expect:`` block."""
+
+    index: int
+    expectation: Expectation
+    run: str | None  # the run the statistic (or the PRIM box) describes
+    observed: float
+    passed: bool
+
+    @property
+    def key(self) -> str:
+        """Where the expectation is in the spec: ``expect.INDEX``."""
+        return f"expect.{self.index}"
+
+    def text(self) -> str:
+        """E.g. ``p50 of us_fee_revenue_2026_usd under customs_ban < 1e+09``."""
+        e = self.expectation
+        what = f"{e.stat} of {e.output}" if e.output is not None else f"PRIM box {e.discovery}"
+        under = f" under {self.run}" if self.run is not None else ""
+        return f"{what}{under} {e.limit_text()}"
+
+    def record(self) -> dict[str, Any]:
+        """One entry of ``expectations.json``."""
+        given = self.expectation.model_dump(mode="json", exclude_none=True)
+        return {
+            "key": self.key,
+            "expectation": self.text(),
+            **given,
+            "run": self.run,
+            "observed": self.observed if np.isfinite(self.observed) else None,
+            "passed": self.passed,
+        }
+
+
+def statistic(x: np.ndarray, stat: Stat) -> float:
+    """A statistic of all the values of an output (NaN when there are none)."""
+    x = np.asarray(x, dtype=float)
+    if x.size == 0:
+        return float("nan")
+    if stat == "mean":
+        return float(np.mean(x))
+    if stat == "min":
+        return float(np.min(x))
+    if stat == "max":
+        return float(np.max(x))
+    return float(np.percentile(x, float(stat[1:])))
+
+
+def evaluate_expectations(
+    spec: SweepSpec, results: Any, box: Any = None
+) -> list[ExpectationResult]:
+    """Check the spec's expectations against a results table (``results.parquet`` as a data
+    frame: a ``run`` column and a column per output) and the PRIM box, if any.
+
+    Pure: nothing is read or written. An expectation fails when the observed value is not
+    strictly beyond its limit, or is NaN (no rows for the run, or a NaN output).
+    """
+    done = []
+    for i, e in enumerate(spec.expect):
+        if e.output is not None:
+            _, run = run_label(spec, e.run)
+            observed = statistic(
+                results.loc[results["run"] == run, e.output].to_numpy(dtype=float),
+                e.stat or "p50",  # Expectation._shape requires a stat with an output
+            )
+        else:
+            if box is None or spec.discovery is None:
+                raise InputError(
+                    "there is no PRIM box to expect of; expected a spec with a `discovery:` block",
+                    key=f"expect.{i}.discovery",
+                    value=e.discovery,
+                )
+            _, run = run_label(spec, spec.discovery.run)
+            observed = float(getattr(box, e.discovery or "coverage"))
+        done.append(ExpectationResult(i, e, run, observed, e.holds(observed)))
+    return done
+
+
+def expectations_record(spec: SweepSpec, results: Sequence[ExpectationResult]) -> dict[str, Any]:
+    """What ``expectations.json`` holds: the spec, whether all hold, and each outcome."""
+    failed = [r.key for r in results if not r.passed]
+    return {
+        "spec": spec.name,
+        "passed": not failed,
+        "failed": failed,
+        "expectations": [r.record() for r in results],
+    }
+
+
 @dataclass
 class Analyses:
-    """A finished sweep's Sobol indices and PRIM box, as written beside its results."""
+    """A finished sweep's Sobol indices, PRIM box and expectations, as written beside its
+    results, and the run each describes."""
 
     sobol: Any = None  # explore.sensitivity.SobolResult, when the spec has a sensitivity block
+    sobol_run: str | None = None
     box: Any = None  # explore.discovery.Box, when the spec has a discovery block
+    discovery_run: str | None = None
     trajectory: list[Any] = field(default_factory=list)
+    expectations: list[ExpectationResult] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[ExpectationResult]:
+        """The expectations that do not hold."""
+        return [r for r in self.expectations if not r.passed]
 
 
 def analyse(spec: SweepSpec, out: Path, params_dir: Path | None = None) -> Analyses:
-    """Compute the spec's Sobol indices and PRIM box and write ``sobol.csv`` and ``discovery.json``."""
+    """Compute the spec's Sobol indices and PRIM box, check its expectations, and write
+    ``sobol.csv``, ``discovery.json`` (each naming its run) and ``expectations.json``."""
+    import pyarrow.parquet as pq
+
     from h200cast.io.atomic import atomic_write_text
 
     res = Analyses()
     if spec.sensitivity:
         res.sobol = sensitivity(spec, params_dir)
-        csv = res.sobol.frame().to_csv(index=False, lineterminator="\n")
-        atomic_write_text(out / "sobol.csv", csv)
+        _, res.sobol_run = run_label(spec, spec.sensitivity.run)
+        frame = res.sobol.frame()
+        frame.insert(0, "run", res.sobol_run)
+        atomic_write_text(out / "sobol.csv", frame.to_csv(index=False, lineterminator="\n"))
     if spec.discovery:
         res.box, res.trajectory = discover(spec, out)
-        record = discovery_record(spec.discovery, res.box, res.trajectory)
+        _, res.discovery_run = run_label(spec, spec.discovery.run)
+        record = discovery_record(spec.discovery, res.box, res.trajectory, res.discovery_run)
         atomic_write_text(out / "discovery.json", json.dumps(record, indent=2) + "\n")
+    used = sorted({e.output for e in spec.expect if e.output is not None})
+    table = (
+        pq.read_table(out / "results.parquet", columns=["run", *used]).to_pandas() if used else None
+    )
+    res.expectations = evaluate_expectations(spec, table, res.box)
+    record = expectations_record(spec, res.expectations)
+    atomic_write_text(out / "expectations.json", json.dumps(record, indent=2) + "\n")
     return res

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from h200cast.estimation.estimate import Fit
     from h200cast.estimation.evidence import Evidence
     from h200cast.explore.checks import CheckResult
+    from h200cast.explore.sweep import ExpectationResult
     from h200cast.scenario.schema import Scenario
 
 
@@ -202,6 +203,13 @@ def checks_table(results: Sequence[CheckResult]) -> str:
         for r in results
     ]
     return render(rows, ["check", "kind", "result", "detail".ljust(width)])
+
+
+def expectations_table(results: Sequence[ExpectationResult]) -> str:
+    """One row per expectation of a sweep: where it is, what it asks, the observed value and
+    PASS/FAIL."""
+    rows = [[r.key, r.text(), f"{r.observed:.4g}", "PASS" if r.passed else "FAIL"] for r in results]
+    return render(rows, ["", "expectation", "observed", "result"])
 
 
 def params_text(sc: Scenario, ev: Evidence) -> str:

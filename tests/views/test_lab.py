@@ -149,7 +149,7 @@ def test_committed_prose_has_no_maths_and_renders_its_bold() -> None:
                 assert "mathjax_ignore" in md, (path.name, md)
     page = nbformat.read(notebooks_dir() / f"{STANCE_PAGE}.ipynb", 4)
     prose = "".join(_rendered_markdown(to_html(page)))
-    assert "US fee brings in <strong>$" in prose
+    assert "duty collected at US entry is <strong>$" in prose
     assert "**" not in prose and "\\$" not in prose
 
 

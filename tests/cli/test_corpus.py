@@ -193,7 +193,7 @@ FAULTS = [
             b"  - {output: us_fee_revenue_2026_usd, run: customs_ban, stat: p50, below: 1}\n",
         ),
         ["sweep", "ci", "--params-dir", "{P}", "--out", "{T}/sw", "--quiet"],
-        ["P/sweeps/ci.yaml", "expect.7.run", "got 'customs_ban'", "not a run of this sweep"],
+        ["P/sweeps/ci.yaml", "expect.6.run", "got 'customs_ban'", "not a run of this sweep"],
     ),
     Fault(
         "sweep-empty-scheduler",

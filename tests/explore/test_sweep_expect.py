@@ -292,7 +292,7 @@ def test_sobol_and_discovery_name_the_run_they_describe(tmp_path: Path) -> None:
         "runs": {"stances": ["customs_ban", "open_market"]},
         "outputs": [FEE],
         "sensitivity": {"base_samples": 16, "bootstrap": 0, "outputs": [FEE], "run": "open_market"},
-        "discovery": {"output": FEE, "above": 4e9, "run": "open_market"},
+        "discovery": {"output": FEE, "above": 4.5e8, "run": "open_market"},
         "expect": [{"discovery": "coverage", "above": 0.4}],
     }
     f = tmp_path / "two.yaml"

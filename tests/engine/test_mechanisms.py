@@ -177,21 +177,44 @@ def test_duty_pass_through_raises_the_buyers_price() -> None:
 
 def test_market_balance_by_hand() -> None:
     # Month 0 of a point run: demand = market; foreign-preferring = (1 - s*) x demand;
-    # grey = gamma x (foreign - H200); domestic = min(capacity, preferring + switching).
+    # grey = min((1 - 1/R) x (foreign - H200), (1 - e) x K); domestic = min(capacity,
+    # preferring + switching).
     r = run(stance="customs_ban", overrides=AMPLE, point=True)
     p = r.paths
     A, s = p["market_units"][0, 0], p["domestic_share_desired"][0, 0]
     S = p["shipments"][0, 0]
-    gamma, lam = 0.06, 0.5  # modes of grey_channel_share and lost_to_domestic_share
+    R, K, e = 1.5, 12000, 0.25  # modes of grey_performance_ratio, _supply_, _enforcement
+    lam = 0.5  # mode of lost_to_domestic_share
     push = 1.5  # customs_ban's push (mode)
     F = (1 - s) * A
-    G = gamma * (F - S)
+    G = min((1 - 1 / R) * (F - S), (1 - e) * K)
+    assert p["grey_channel"][0, 0] == pytest.approx(9000)  # grey supply binds, not the gap
     wanted = A - F + (1 - (1 - lam) ** push) * (F - S - G)
     Dd = min(p["domestic_capacity"][0, 0], wanted)
     assert p["grey_channel"][0, 0] == pytest.approx(G)
     assert p["domestic_units"][0, 0] == pytest.approx(Dd)
     assert p["compute_gap"][0, 0] == pytest.approx(A - S - G - Dd)
     assert p["domestic_share"][0, 0] == pytest.approx(Dd / (Dd + S + G))
+
+
+def test_grey_channel_follows_the_performance_gap_within_grey_supply() -> None:
+    # Grey supply ample (1M a month, no enforcement): the performance gap alone decides.
+    # A 910C at 80% of the chip buyers cannot get (R = 1.25) sends 1 - 1/1.25 = 20% of the
+    # unserved foreign-preferring demand grey; against a 910B (R = 6 / 0.85) 88%.
+    ample = (*AMPLE, "demand.grey_supply_units_per_month=1e6", "demand.grey_enforcement=0")
+    for R in (1.25, 6 / 0.85):
+        p = run(
+            stance="customs_ban",
+            overrides=(*ample, f"demand.grey_performance_ratio={R}"),
+            point=True,
+        ).paths
+        unserved = (1 - p["domestic_share_desired"][0, 0]) * p["market_units"][0, 0]
+        unserved -= p["shipments"][0, 0]
+        assert p["grey_channel"][0, 0] == pytest.approx((1 - 1 / R) * unserved)
+    # Enforcement stopping 60% of 12,000 a month caps it at 4,800, whatever the gap.
+    over = (*AMPLE, "demand.grey_enforcement=0.6", "demand.grey_performance_ratio=3")
+    p = run(stance="customs_ban", overrides=over, point=True).paths
+    assert p["grey_channel"][0] == pytest.approx(np.full(12, 4800.0))
 
 
 def test_ban_raises_domestic_share_of_deployments() -> None:

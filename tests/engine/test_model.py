@@ -174,7 +174,9 @@ _RANGES = {
     "demand.firm_order_persistence": (0.0, 1.0),
     "demand.alternatives_sensitivity": (0.0, 1.0),
     "demand.lost_to_domestic_share": (0.0, 0.7),
-    "demand.grey_channel_share": (0.0, 0.3),  # with the base high of lost_to_domestic (0.7), <= 1
+    "demand.grey_performance_ratio": (1.0, 10.0),
+    "demand.grey_supply_units_per_month": (0.0, 2e5),
+    "demand.grey_enforcement": (0.0, 1.0),
     "buyers.terms_final_prob_per_month": (0.0, 1.0),
     "buyers.never_convert_prob": (0.0, 1.0),
     "buyers.conversion_per_month": (0.0, 1.0),
@@ -382,7 +384,8 @@ def test_reported_path_january_weights() -> None:
 
 
 def test_months_to_share_never_is_horizon_plus_one() -> None:
-    # Domestic capacity shrinks to 5% a year and never responds, and grey channels serve 30%
+    # Domestic capacity shrinks to 5% a year and never responds, and grey channels (up to
+    # 200k a month) take two thirds of the unserved foreign demand (a 3x performance gap)
     # of the unserved foreign demand: domestic chips stay a minority of what is deployed.
     over = (
         "domestic.logit_speed_per_year=0",
@@ -390,7 +393,8 @@ def test_months_to_share_never_is_horizon_plus_one() -> None:
         "domestic.capacity_multiple_2026=0.05",
         "domestic.capacity_growth_per_year=0",
         "domestic.capacity_order_response=0",
-        "demand.grey_channel_share=0.3",
+        "demand.grey_supply_units_per_month=2e5",
+        "demand.grey_performance_ratio=3",
         "calendar.horizon_months=24",
     )
     r = run(stance="open_market", overrides=over, point=True)

@@ -71,7 +71,10 @@ VARIABLES: dict[str, tuple[str, str]] = {
         "intentions Beijing did not permit that buyers still hold, end of month",
     ),
     "firm_backlog": ("units", "firm orders not yet shipped, end of month"),
-    "left_beijing": ("units", "blocked intentions that buyers give up in the month"),
+    "left_beijing": (
+        "units",
+        "blocked intentions that buyers give up in the month, plus firm orders refused at customs",
+    ),
     "left_buyers": ("units", "permitted intentions that buyers give up in the month"),
     "left_us_rule": ("units", "firm orders cancelled in the month while the US side binds"),
     "left_supply": ("units", "firm orders cancelled in the month while supply binds"),
@@ -94,9 +97,15 @@ VARIABLES: dict[str, tuple[str, str]] = {
     ),
     "licensed_unused": ("units", "US-licensed volume not yet shipped, end of month"),
     "revenue_usd": ("USD", "Nvidia's revenue from H200 sales to China (at the buyers' price)"),
-    "customs_value_usd": ("USD", "declared value of the China-bound H200s at US entry"),
-    "us_fee_usd": ("USD", "Section 232 duty actually collected at US entry"),
-    "us_fee_upper_usd": ("USD", "upper bound: 25% of the China sale value"),
+    "customs_value_usd": (
+        "USD",
+        "declared value at US entry of the China-bound H200s entering in the month",
+    ),
+    "us_fee_usd": ("USD", "Section 232 duty actually collected, by month of US entry"),
+    "us_fee_upper_usd": (
+        "USD",
+        "upper bound: 25% of the China sale value of the chips entering in the month",
+    ),
     "nvidia_net_usd": ("USD", "Nvidia's revenue after the duty"),
     "market_units": ("units", "China's AI accelerator demand before H200 pull-forward"),
     "accelerator_demand": ("units", "China's accelerator demand in the market balance"),
@@ -359,6 +368,44 @@ def switch_share(v: Getter, push: np.ndarray) -> np.ndarray:
         return 1.0 - np.exp(push * np.log1p(-v("demand.lost_to_domestic_share")))
 
 
+def grey_propensity(v: Getter) -> np.ndarray:
+    """Share of unserved foreign-preferring buyers who would buy grey: ``1 - 1/R``.
+
+    ``R`` is the performance of the foreign chip they cannot get legally over the domestic
+    alternative's; a buyer who takes the domestic chip gives up ``1 - 1/R`` of it.
+    """
+    return 1.0 - 1.0 / v("demand.grey_performance_ratio")
+
+
+def grey_capacity(v: Getter) -> np.ndarray:
+    """What grey channels can deliver a month: 2025's flow less what enforcement stops."""
+    return (1.0 - v("demand.grey_enforcement")) * v("demand.grey_supply_units_per_month")
+
+
+def grey_channel(v: Getter, unserved: np.ndarray) -> np.ndarray:
+    """Grey deployments: the buyers the performance gap sends grey, within grey capacity."""
+    return np.minimum(grey_propensity(v) * unserved, grey_capacity(v))
+
+
+def at_entry(x: np.ndarray, lead: np.ndarray) -> np.ndarray:
+    """Re-date a (draws, months) series of arrivals at Beijing's customs to US entry.
+
+    Chips arriving evenly within month ``m`` entered the US ``lead`` months earlier, so
+    the chips entered by the end of month ``j`` are those arriving by time ``j + 1 + lead``
+    (cumulative arrivals, linear within a month). Entries before the first month fall in
+    it; arrivals after the horizon are not modelled, so their entries are not counted.
+    """
+    D, T = x.shape
+    zero = np.zeros((D, 1))
+    ext = np.concatenate([x, zero], axis=1)
+    cum = np.concatenate([zero, np.cumsum(x, axis=1)], axis=1)  # arrivals before time k
+    tau = np.minimum(np.arange(1.0, T + 1.0)[None, :] + lead, float(T))
+    tau = np.broadcast_to(tau, (D, T))
+    k = np.floor(tau).astype(int)
+    by = np.take_along_axis(cum, k, axis=1) + (tau - k) * np.take_along_axis(ext, k, axis=1)
+    return np.diff(by, axis=1, prepend=0.0)
+
+
 def _expit(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
@@ -392,14 +439,16 @@ def market_balance(
     """China's accelerator demand = domestic + legal Nvidia + grey + compute gap (cards shipped).
 
     Demand is the market, or the H200 shipments if they exceed it (buyers pulling cards
-    forward). Foreign-preferring demand is at least what the H200 serves; what it leaves
-    unserved goes partly grey (``grey_channel_share``), partly to domestic chips (the switch
-    share, raised by the stance push), and domestic deployments are capped by capacity.
+    forward). Foreign-preferring demand is at least what the H200 serves; of what it leaves
+    unserved, the performance gap sends a share grey within what grey supply can deliver
+    after enforcement (:func:`grey_channel`), a share of the rest switches to domestic chips
+    (the switch share, raised by the stance push), and domestic deployments are capped by
+    capacity.
     """
     demand = np.maximum(market, shipped)
     foreign = np.maximum((1.0 - desired) * demand, shipped)
     unserved = foreign - shipped
-    grey = v("demand.grey_channel_share") * unserved
+    grey = grey_channel(v, unserved)
     switching = switch_share(v, push) * (unserved - grey)
     wanted = demand - foreign + switching
     domestic = np.minimum(capacity, wanted)
@@ -710,8 +759,8 @@ def _advance(
         capacity_base(row, np.arange(T + 1, dtype=float)[:, None], k), (T + 1, D)
     )
     cap_growth = capbase_tab[1:] / np.maximum(capbase_tab[:-1], 1e-300)
-    # unserved foreign demand that ends up wanting domestic chips: switch share x (1 - grey)
-    to_domestic_tab = switch_share(row, push_tab) * (1.0 - row("demand.grey_channel_share"))
+    # unserved foreign demand not served grey that switches to domestic chips
+    to_domestic_tab = switch_share(row, push_tab)
     licence_tab = full(licences_issued(row, tt))
     capcum_tab = full(us_cap_cumulative(row, tt))
     prodcap_tab = full(production_capacity(row, tt, k))
@@ -817,8 +866,9 @@ def _advance(
         # the market balance (see market_balance): domestic deployments within capacity
         demand = np.maximum(market, ship)
         foreign = np.maximum((1.0 - desired) * demand, ship)
+        unserved = foreign - ship
         wanted = demand - foreign
-        wanted += to_domestic_tab[i] * (foreign - ship)
+        wanted += to_domestic_tab[i] * (unserved - grey_channel(v, unserved))
         domestic = np.minimum(cap, wanted)
         slack = (cap - domestic) / np.maximum(cap, 1e-300)
         extra_cap += rho * np.maximum(wanted - cap, 0.0)

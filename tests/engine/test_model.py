@@ -56,7 +56,9 @@ def check_invariants(p: Paths) -> None:
         "customs_value_usd",
         "us_fee_usd",
         "us_fee_upper_usd",
-        "nvidia_net_usd",
+        "sent_to_china",
+        "refused_at_customs",
+        "us_entries",
         "market_units",
         "accelerator_demand",
         "domestic_capacity",
@@ -112,7 +114,12 @@ def check_invariants(p: Paths) -> None:
     # sale value; at a rate of 25% or less it stays under the upper bound (25% of sales)
     rate = p.draws.col("us.fee_rate")
     assert_le(p["us_fee_usd"], rate * p["customs_value_usd"], "duty <= rate x customs value")
-    assert_le(p["customs_value_usd"], p["revenue_usd"], "customs value <= sale value")
+    # the customs value and the upper bound are both of the chips entering the US in the month
+    assert_le(p["customs_value_usd"], 4 * p["us_fee_upper_usd"], "customs value <= sale value")
+    assert_le(ship, p["sent_to_china"], "shipped to China <= sent through US testing")
+    np.testing.assert_allclose(
+        p["us_entries"].sum(axis=1), p["sent_to_china"].sum(axis=1), rtol=1e-9, atol=1e-6
+    )
     low = np.broadcast_to(rate <= 0.25, p["us_fee_usd"].shape)
     assert_le(p["us_fee_usd"][low], p["us_fee_upper_usd"][low], "duty <= 25% of the sale value")
     np.testing.assert_allclose(

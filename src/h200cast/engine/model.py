@@ -56,6 +56,18 @@ VARIABLES: dict[str, tuple[str, str]] = {
     ),
     "supply_available": ("units", "inventory plus new production available to ship"),
     "shipments": ("units", "H200s shipped to China (through US entry, then Beijing's customs)"),
+    "sent_to_china": (
+        "units",
+        "tested H200s arriving at Beijing's customs in the month (shipped or refused)",
+    ),
+    "refused_at_customs": (
+        "units",
+        "tested H200s Beijing's customs refuse in the month; back to stock, orders kept",
+    ),
+    "us_entries": (
+        "units",
+        "China-bound H200s entering the US for testing in the month (entry_lead_months early)",
+    ),
     "shortfall": ("units", "outstanding H200 intentions and orders not shipped in the month"),
     "shortfall_beijing": ("units", "part of the shortfall Beijing did not permit"),
     "shortfall_buyers": ("units", "part of the shortfall permitted but not firmly ordered"),
@@ -71,10 +83,7 @@ VARIABLES: dict[str, tuple[str, str]] = {
         "intentions Beijing did not permit that buyers still hold, end of month",
     ),
     "firm_backlog": ("units", "firm orders not yet shipped, end of month"),
-    "left_beijing": (
-        "units",
-        "blocked intentions that buyers give up in the month, plus firm orders refused at customs",
-    ),
+    "left_beijing": ("units", "blocked intentions that buyers give up in the month"),
     "left_buyers": ("units", "permitted intentions that buyers give up in the month"),
     "left_us_rule": ("units", "firm orders cancelled in the month while the US side binds"),
     "left_supply": ("units", "firm orders cancelled in the month while supply binds"),
@@ -106,7 +115,10 @@ VARIABLES: dict[str, tuple[str, str]] = {
         "USD",
         "upper bound: 25% of the China sale value of the chips entering in the month",
     ),
-    "nvidia_net_usd": ("USD", "Nvidia's revenue after the duty"),
+    "nvidia_net_usd": (
+        "USD",
+        "Nvidia's revenue after the duty (negative in a month whose duty at entry leads its sales)",
+    ),
     "market_units": ("units", "China's AI accelerator demand before H200 pull-forward"),
     "accelerator_demand": ("units", "China's accelerator demand in the market balance"),
     "domestic_share_desired": (
@@ -562,6 +574,8 @@ _DERIVED: dict[str, Callable[[Paths], np.ndarray]] = {
     "left_beijing": lambda p: np.maximum(
         _prev(p, "blocked_waiting") + p["new_demand"] - p["permitted"] - p["blocked_waiting"], 0.0
     ),
+    "refused_at_customs": lambda p: np.maximum(p["sent_to_china"] - p["shipments"], 0.0),
+    "us_entries": lambda p: at_entry(p["sent_to_china"], p.draws.col("us.entry_lead_months")),
     "left_buyers": lambda p: np.maximum(
         _prev(p, "intentions_waiting")
         + p["permitted"]
@@ -602,12 +616,14 @@ _DERIVED: dict[str, Callable[[Paths], np.ndarray]] = {
     "approvals_unused": lambda p: np.zeros((p.n_draws, p.n_months)),
     "revenue_usd": lambda p: p["shipments"] * buyer_price(p.draws.col),
     "customs_value_usd": lambda p: (
-        p["shipments"] * p.draws.col("money.price_usd") * p.draws.col("us.customs_value_share")
+        p["us_entries"] * p.draws.col("money.price_usd") * p.draws.col("us.customs_value_share")
     ),
     "us_fee_usd": lambda p: (
         p["customs_value_usd"] * p.draws.col("us.fee_rate") * duty_collected(p.draws.col)
     ),
-    "us_fee_upper_usd": lambda p: 0.25 * p["revenue_usd"],
+    # 25% of the China sale value of the chips entering the US (refused ones included), dated
+    # like the duty: the bound on what the duty could be if levied on the full sale value
+    "us_fee_upper_usd": lambda p: 0.25 * p["us_entries"] * buyer_price(p.draws.col),
     "nvidia_net_usd": lambda p: p["revenue_usd"] - p["us_fee_usd"],
     "market_units": lambda p: p.full(market_units, p.clock),
     "accelerator_demand": lambda p: p.balance().demand,
@@ -716,6 +732,7 @@ _STORED = (
     "firm_orders",
     "us_allowed",
     "shipments",
+    "sent_to_china",
     "production",
     "inventory",
     "intentions_waiting",
@@ -766,6 +783,19 @@ def _advance(
     prodcap_tab = full(production_capacity(row, tt, k))
     open_tab = full((tt < us_close_month(row)).astype(float))
     final_tab = full(tt >= terms_final_month(row))
+    # Beijing's customs: a stance that admits the H200 refuses a small share of the tested
+    # chips; customs_ban passes only the month's special cases and refuses the rest
+    # customs_ban passes only the month's special cases; Nvidia, which sends chips into US
+    # testing entry_lead_months ahead, holds back the rest if the ban held at entry
+    ban = paths.stance_names.index("customs_ban") if "customs_ban" in paths.stance_names else None
+    refuse = v("beijing.customs_refusal_share")
+    if ban is not None:
+        ban_at_arrival = np.broadcast_to(W[:, :, ban].T, (T, D))
+        entry_month = np.clip(np.floor(tt - row("us.entry_lead_months")), 0, T - 1).astype(int)
+        if W.shape[0] == 1:
+            ban_at_entry = W[0, :, ban][entry_month]
+        else:
+            ban_at_entry = W[np.arange(D)[None, :], entry_month, ban]
     p_wait = v("demand.backlog_persistence")
     # buyers Beijing turned away never wait longer than buyers it admitted
     p_blocked = np.minimum(v("demand.blocked_persistence"), p_wait)
@@ -847,7 +877,16 @@ def _advance(
         # Nvidia: ship from stock first; make only what firm orders beyond stock need
         made = np.minimum(prodcap_tab[i], np.maximum(firm - stock, 0.0)) * open_
         avail = stock + made
-        ship = np.minimum(np.minimum(firm, us), avail)
+        sent = np.minimum(np.minimum(firm, us), avail)  # entered the US, tested, sent on
+        ship = (1.0 - refuse) * sent  # what Beijing's customs let in
+        if ban is not None:
+            passes = special * new
+            we, wa = ban_at_entry[i], ban_at_arrival[i]
+            sent = (1.0 - we) * sent + we * np.minimum(sent, passes)
+            ship = (1.0 - refuse) * sent
+            ship = (1.0 - wa) * ship + wa * np.minimum(ship, passes)
+        # a refused chip goes back to stock (for re-allocation, or a later order); its
+        # order stays on the book, and neither the licence nor the cap counts it
         firm = firm - ship
         licensed = licensed - ship
         shipped = shipped + ship
@@ -880,6 +919,7 @@ def _advance(
             ("firm_orders", orders),
             ("us_allowed", us),
             ("shipments", ship),
+            ("sent_to_china", sent),
             ("production", made),
             ("inventory", stock),
             ("intentions_waiting", waiting),

@@ -223,6 +223,7 @@ def test_customs_ban_refuses_chips_ordered_before_it() -> None:
     assert p["us_fee_usd"][0, 2] == pytest.approx((3 * MONTH + special) * 0.25 * 27000)
     assert p["us_fee_usd"][0, 3] == pytest.approx(special * 0.25 * 27000)
     assert p["refused_at_customs"][0, 4:] == pytest.approx(np.zeros(8))
+    assert p["firm_backlog"][0, 3] == pytest.approx(3 * MONTH)  # still on order
 
 
 def test_duty_pass_through_raises_the_buyers_price() -> None:

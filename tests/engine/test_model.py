@@ -213,6 +213,8 @@ _RANGES = {
     "domestic.capacity_multiple_2026": (0.05, 5.0),
     "domestic.capacity_growth_per_year": (-0.5, 2.0),
     "beijing.special_cases_share": (0.0, 1.0),
+    "beijing.customs_refusal_share": (0.0, 1.0),
+    "us.entry_lead_months": (0.0, 6.0),
 }
 
 

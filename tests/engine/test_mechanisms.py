@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from support import scenario
 from test_model import AMPLE, p50
 
 from h200cast.api import run
+from h200cast.engine.model import sample, simulate_values
+from h200cast.scenario import calendar
 
 BOOK = 2e6  # the mode of demand.order_book_units
 MONTH = BOOK / 12  # released evenly over 12 months
@@ -166,6 +169,63 @@ def test_duty_base_collection_and_upper_bound() -> None:
     assert m["us_fee_upper_total_usd"] == pytest.approx(13.5e9)
 
 
+def test_duty_owed_at_us_entry_and_refused_chips_pay_it() -> None:
+    # 10% of the tested chips are refused at Beijing's customs; they go back to stock and
+    # their orders stay on the book (firm orders kept in full), so month m sends the month's
+    # 166,667 plus last month's refusals: sent_m = M (1 - 0.1^(m+1)) / 0.9, 90% ship. Chips
+    # enter the US a month before they reach customs, and every entry pays the duty
+    # (0.25 x $27,000 = $6,750 a chip): month 0 holds the entries for months 0 and 1,
+    # month j those for month j + 1, month 11 none (its chips would arrive after the horizon).
+    over = (
+        *AMPLE,
+        "beijing.customs_refusal_share=0.1",
+        "us.entry_lead_months=1",
+        "demand.firm_order_persistence=1",
+    )
+    r = run(stance="open_market", overrides=over, point=True)
+    m, p = p50(r), r.paths
+    sent = MONTH * (1 - 0.1 ** np.arange(1, 13)) / 0.9
+    np.testing.assert_allclose(p["sent_to_china"][0], sent, rtol=1e-12)
+    np.testing.assert_allclose(p["shipments"][0], 0.9 * sent, rtol=1e-12)
+    np.testing.assert_allclose(p["refused_at_customs"][0], 0.1 * sent, rtol=1e-9)
+    entries = np.r_[sent[0] + sent[1], sent[2:], 0.0]
+    np.testing.assert_allclose(p["us_fee_usd"][0], 6750 * entries, rtol=1e-12)
+    assert m["us_fee_revenue_total_usd"] == pytest.approx(6750 * sent.sum())
+    assert m["us_fee_upper_total_usd"] == pytest.approx(6750 * sent.sum())  # refused in it
+    assert m["nvidia_revenue_total_usd"] == pytest.approx(0.9 * sent.sum() * 27000)
+    assert p["firm_backlog"][0, -1] == pytest.approx(0.1 * sent[-1])  # still on order
+    assert p["inventory"][0, -1] == pytest.approx(1e9 - 0.9 * sent.sum())  # back in stock
+
+
+def test_customs_ban_refuses_chips_ordered_before_it() -> None:
+    # Open market in months 0-2, customs_ban from month 3. The review ends at month 3, so
+    # the 3 x 166,667 = 500,000 firm orders of months 0-2 wait; in month 3 they and the ban
+    # month's special cases (1% of 166,667) arrive at customs, having entered the US in
+    # month 2 (lead 1) while the market was open. Customs pass only the special cases:
+    # 500,000 are refused, and all pay the duty. From month 4 Nvidia knows of the ban at
+    # entry and sends only special cases: nothing more is refused.
+    over = (
+        *AMPLE,
+        "us.licence_lag_months=3",
+        "us.entry_lead_months=1",
+        "demand.firm_order_persistence=1",
+    )
+    sc = scenario(switching="from_2026_01_31", overrides=over)
+    names = list(calendar.ordered(list(sc.stances)))
+    W = np.zeros((1, 12, len(names)))
+    W[0, :3, names.index("open_market")] = 1.0
+    W[0, 3:, names.index("customs_ban")] = 1.0
+    p = simulate_values(sc, sample(sc, 1, 0, point=True).values, weights=W)
+    special = 0.01 * MONTH
+    assert p["sent_to_china"][0, 3] == pytest.approx(3 * MONTH + special)
+    assert p["shipments"][0, 3] == pytest.approx(special)
+    assert p["refused_at_customs"][0, 3] == pytest.approx(3 * MONTH)
+    assert p["us_fee_usd"][0, 2] == pytest.approx((3 * MONTH + special) * 0.25 * 27000)
+    assert p["us_fee_usd"][0, 3] == pytest.approx(special * 0.25 * 27000)
+    assert p["refused_at_customs"][0, 4:] == pytest.approx(np.zeros(8))
+    assert p["firm_backlog"][0, 3] == pytest.approx(3 * MONTH)  # still on order
+
+
 def test_duty_pass_through_raises_the_buyers_price() -> None:
     # All of a 25% duty on the full price passed on: buyers pay 1.25 x $27,000, and demand
     # falls to 1.25^-0.4 (elasticity at its mode) of the book.
@@ -177,21 +237,44 @@ def test_duty_pass_through_raises_the_buyers_price() -> None:
 
 def test_market_balance_by_hand() -> None:
     # Month 0 of a point run: demand = market; foreign-preferring = (1 - s*) x demand;
-    # grey = gamma x (foreign - H200); domestic = min(capacity, preferring + switching).
+    # grey = min((1 - 1/R) x (foreign - H200), (1 - e) x K); domestic = min(capacity,
+    # preferring + switching).
     r = run(stance="customs_ban", overrides=AMPLE, point=True)
     p = r.paths
     A, s = p["market_units"][0, 0], p["domestic_share_desired"][0, 0]
     S = p["shipments"][0, 0]
-    gamma, lam = 0.06, 0.5  # modes of grey_channel_share and lost_to_domestic_share
+    R, K, e = 1.5, 12000, 0.25  # modes of grey_performance_ratio, _supply_, _enforcement
+    lam = 0.5  # mode of lost_to_domestic_share
     push = 1.5  # customs_ban's push (mode)
     F = (1 - s) * A
-    G = gamma * (F - S)
+    G = min((1 - 1 / R) * (F - S), (1 - e) * K)
+    assert p["grey_channel"][0, 0] == pytest.approx(9000)  # grey supply binds, not the gap
     wanted = A - F + (1 - (1 - lam) ** push) * (F - S - G)
     Dd = min(p["domestic_capacity"][0, 0], wanted)
     assert p["grey_channel"][0, 0] == pytest.approx(G)
     assert p["domestic_units"][0, 0] == pytest.approx(Dd)
     assert p["compute_gap"][0, 0] == pytest.approx(A - S - G - Dd)
     assert p["domestic_share"][0, 0] == pytest.approx(Dd / (Dd + S + G))
+
+
+def test_grey_channel_follows_the_performance_gap_within_grey_supply() -> None:
+    # Grey supply ample (1M a month, no enforcement): the performance gap alone decides.
+    # A 910C at 80% of the chip buyers cannot get (R = 1.25) sends 1 - 1/1.25 = 20% of the
+    # unserved foreign-preferring demand grey; against a 910B (R = 6 / 0.85) 88%.
+    ample = (*AMPLE, "demand.grey_supply_units_per_month=1e6", "demand.grey_enforcement=0")
+    for R in (1.25, 6 / 0.85):
+        p = run(
+            stance="customs_ban",
+            overrides=(*ample, f"demand.grey_performance_ratio={R}"),
+            point=True,
+        ).paths
+        unserved = (1 - p["domestic_share_desired"][0, 0]) * p["market_units"][0, 0]
+        unserved -= p["shipments"][0, 0]
+        assert p["grey_channel"][0, 0] == pytest.approx((1 - 1 / R) * unserved)
+    # Enforcement stopping 60% of 12,000 a month caps it at 4,800, whatever the gap.
+    over = (*AMPLE, "demand.grey_enforcement=0.6", "demand.grey_performance_ratio=3")
+    p = run(stance="customs_ban", overrides=over, point=True).paths
+    assert p["grey_channel"][0] == pytest.approx(np.full(12, 4800.0))
 
 
 def test_ban_raises_domestic_share_of_deployments() -> None:

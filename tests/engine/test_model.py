@@ -56,7 +56,9 @@ def check_invariants(p: Paths) -> None:
         "customs_value_usd",
         "us_fee_usd",
         "us_fee_upper_usd",
-        "nvidia_net_usd",
+        "sent_to_china",
+        "refused_at_customs",
+        "us_entries",
         "market_units",
         "accelerator_demand",
         "domestic_capacity",
@@ -112,7 +114,12 @@ def check_invariants(p: Paths) -> None:
     # sale value; at a rate of 25% or less it stays under the upper bound (25% of sales)
     rate = p.draws.col("us.fee_rate")
     assert_le(p["us_fee_usd"], rate * p["customs_value_usd"], "duty <= rate x customs value")
-    assert_le(p["customs_value_usd"], p["revenue_usd"], "customs value <= sale value")
+    # the customs value and the upper bound are both of the chips entering the US in the month
+    assert_le(p["customs_value_usd"], 4 * p["us_fee_upper_usd"], "customs value <= sale value")
+    assert_le(ship, p["sent_to_china"], "shipped to China <= sent through US testing")
+    np.testing.assert_allclose(
+        p["us_entries"].sum(axis=1), p["sent_to_china"].sum(axis=1), rtol=1e-9, atol=1e-6
+    )
     low = np.broadcast_to(rate <= 0.25, p["us_fee_usd"].shape)
     assert_le(p["us_fee_usd"][low], p["us_fee_upper_usd"][low], "duty <= 25% of the sale value")
     np.testing.assert_allclose(
@@ -174,7 +181,9 @@ _RANGES = {
     "demand.firm_order_persistence": (0.0, 1.0),
     "demand.alternatives_sensitivity": (0.0, 1.0),
     "demand.lost_to_domestic_share": (0.0, 0.7),
-    "demand.grey_channel_share": (0.0, 0.3),  # with the base high of lost_to_domestic (0.7), <= 1
+    "demand.grey_performance_ratio": (1.0, 10.0),
+    "demand.grey_supply_units_per_month": (0.0, 2e5),
+    "demand.grey_enforcement": (0.0, 1.0),
     "buyers.terms_final_prob_per_month": (0.0, 1.0),
     "buyers.never_convert_prob": (0.0, 1.0),
     "buyers.conversion_per_month": (0.0, 1.0),
@@ -204,6 +213,8 @@ _RANGES = {
     "domestic.capacity_multiple_2026": (0.05, 5.0),
     "domestic.capacity_growth_per_year": (-0.5, 2.0),
     "beijing.special_cases_share": (0.0, 1.0),
+    "beijing.customs_refusal_share": (0.0, 1.0),
+    "us.entry_lead_months": (0.0, 6.0),
 }
 
 
@@ -382,7 +393,8 @@ def test_reported_path_january_weights() -> None:
 
 
 def test_months_to_share_never_is_horizon_plus_one() -> None:
-    # Domestic capacity shrinks to 5% a year and never responds, and grey channels serve 30%
+    # Domestic capacity shrinks to 5% a year and never responds, and grey channels (up to
+    # 200k a month) take two thirds of the unserved foreign demand (a 3x performance gap)
     # of the unserved foreign demand: domestic chips stay a minority of what is deployed.
     over = (
         "domestic.logit_speed_per_year=0",
@@ -390,7 +402,8 @@ def test_months_to_share_never_is_horizon_plus_one() -> None:
         "domestic.capacity_multiple_2026=0.05",
         "domestic.capacity_growth_per_year=0",
         "domestic.capacity_order_response=0",
-        "demand.grey_channel_share=0.3",
+        "demand.grey_supply_units_per_month=2e5",
+        "demand.grey_performance_ratio=3",
         "calendar.horizon_months=24",
     )
     r = run(stance="open_market", overrides=over, point=True)

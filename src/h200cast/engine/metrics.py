@@ -185,6 +185,12 @@ METRICS: tuple[Metric, ...] = (
         _total("lost_to_domestic"),
     ),
     Metric(
+        "refused_at_customs_total_units",
+        "units",
+        "tested H200s Beijing's customs refused over the horizon (they paid the duty)",
+        _total("refused_at_customs"),
+    ),
+    Metric(
         "grey_channel_total_units",
         "units",
         "accelerators deployed through grey channels",
@@ -248,19 +254,19 @@ METRICS: tuple[Metric, ...] = (
     Metric(
         "us_fee_revenue_total_usd",
         "USD",
-        "Section 232 duty collected over the horizon",
+        "Section 232 duty collected over the horizon (owed at US entry, refused chips included)",
         _total("us_fee_usd"),
     ),
     Metric(
         "us_fee_revenue_2026_usd",
         "USD",
-        "Section 232 duty collected in 2026",
+        "Section 232 duty collected on chips entering the US in 2026",
         _in_year("us_fee_usd", 2026),
     ),
     Metric(
         "us_fee_upper_total_usd",
         "USD",
-        "upper bound of the fee: 25% of the China sale value over the horizon",
+        "upper bound of the fee: 25% of the China sale value of the chips entering the US",
         _total("us_fee_upper_usd"),
     ),
     Metric(

@@ -56,6 +56,18 @@ VARIABLES: dict[str, tuple[str, str]] = {
     ),
     "supply_available": ("units", "inventory plus new production available to ship"),
     "shipments": ("units", "H200s shipped to China (through US entry, then Beijing's customs)"),
+    "sent_to_china": (
+        "units",
+        "tested H200s arriving at Beijing's customs in the month (shipped or refused)",
+    ),
+    "refused_at_customs": (
+        "units",
+        "tested H200s Beijing's customs refuse in the month; back to stock, orders kept",
+    ),
+    "us_entries": (
+        "units",
+        "China-bound H200s entering the US for testing in the month (entry_lead_months early)",
+    ),
     "shortfall": ("units", "outstanding H200 intentions and orders not shipped in the month"),
     "shortfall_beijing": ("units", "part of the shortfall Beijing did not permit"),
     "shortfall_buyers": ("units", "part of the shortfall permitted but not firmly ordered"),
@@ -94,10 +106,19 @@ VARIABLES: dict[str, tuple[str, str]] = {
     ),
     "licensed_unused": ("units", "US-licensed volume not yet shipped, end of month"),
     "revenue_usd": ("USD", "Nvidia's revenue from H200 sales to China (at the buyers' price)"),
-    "customs_value_usd": ("USD", "declared value of the China-bound H200s at US entry"),
-    "us_fee_usd": ("USD", "Section 232 duty actually collected at US entry"),
-    "us_fee_upper_usd": ("USD", "upper bound: 25% of the China sale value"),
-    "nvidia_net_usd": ("USD", "Nvidia's revenue after the duty"),
+    "customs_value_usd": (
+        "USD",
+        "declared value at US entry of the China-bound H200s entering in the month",
+    ),
+    "us_fee_usd": ("USD", "Section 232 duty actually collected, by month of US entry"),
+    "us_fee_upper_usd": (
+        "USD",
+        "upper bound: 25% of the China sale value of the chips entering in the month",
+    ),
+    "nvidia_net_usd": (
+        "USD",
+        "Nvidia's revenue after the duty (negative in a month whose duty at entry leads its sales)",
+    ),
     "market_units": ("units", "China's AI accelerator demand before H200 pull-forward"),
     "accelerator_demand": ("units", "China's accelerator demand in the market balance"),
     "domestic_share_desired": (
@@ -359,6 +380,44 @@ def switch_share(v: Getter, push: np.ndarray) -> np.ndarray:
         return 1.0 - np.exp(push * np.log1p(-v("demand.lost_to_domestic_share")))
 
 
+def grey_propensity(v: Getter) -> np.ndarray:
+    """Share of unserved foreign-preferring buyers who would buy grey: ``1 - 1/R``.
+
+    ``R`` is the performance of the foreign chip they cannot get legally over the domestic
+    alternative's; a buyer who takes the domestic chip gives up ``1 - 1/R`` of it.
+    """
+    return 1.0 - 1.0 / v("demand.grey_performance_ratio")
+
+
+def grey_capacity(v: Getter) -> np.ndarray:
+    """What grey channels can deliver a month: 2025's flow less what enforcement stops."""
+    return (1.0 - v("demand.grey_enforcement")) * v("demand.grey_supply_units_per_month")
+
+
+def grey_channel(v: Getter, unserved: np.ndarray) -> np.ndarray:
+    """Grey deployments: the buyers the performance gap sends grey, within grey capacity."""
+    return np.minimum(grey_propensity(v) * unserved, grey_capacity(v))
+
+
+def at_entry(x: np.ndarray, lead: np.ndarray) -> np.ndarray:
+    """Re-date a (draws, months) series of arrivals at Beijing's customs to US entry.
+
+    Chips arriving evenly within month ``m`` entered the US ``lead`` months earlier, so
+    the chips entered by the end of month ``j`` are those arriving by time ``j + 1 + lead``
+    (cumulative arrivals, linear within a month). Entries before the first month fall in
+    it; arrivals after the horizon are not modelled, so their entries are not counted.
+    """
+    D, T = x.shape
+    zero = np.zeros((D, 1))
+    ext = np.concatenate([x, zero], axis=1)
+    cum = np.concatenate([zero, np.cumsum(x, axis=1)], axis=1)  # arrivals before time k
+    tau = np.minimum(np.arange(1.0, T + 1.0)[None, :] + lead, float(T))
+    tau = np.broadcast_to(tau, (D, T))
+    k = np.floor(tau).astype(int)
+    by = np.take_along_axis(cum, k, axis=1) + (tau - k) * np.take_along_axis(ext, k, axis=1)
+    return np.diff(by, axis=1, prepend=0.0)
+
+
 def _expit(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
@@ -392,14 +451,16 @@ def market_balance(
     """China's accelerator demand = domestic + legal Nvidia + grey + compute gap (cards shipped).
 
     Demand is the market, or the H200 shipments if they exceed it (buyers pulling cards
-    forward). Foreign-preferring demand is at least what the H200 serves; what it leaves
-    unserved goes partly grey (``grey_channel_share``), partly to domestic chips (the switch
-    share, raised by the stance push), and domestic deployments are capped by capacity.
+    forward). Foreign-preferring demand is at least what the H200 serves; of what it leaves
+    unserved, the performance gap sends a share grey within what grey supply can deliver
+    after enforcement (:func:`grey_channel`), a share of the rest switches to domestic chips
+    (the switch share, raised by the stance push), and domestic deployments are capped by
+    capacity.
     """
     demand = np.maximum(market, shipped)
     foreign = np.maximum((1.0 - desired) * demand, shipped)
     unserved = foreign - shipped
-    grey = v("demand.grey_channel_share") * unserved
+    grey = grey_channel(v, unserved)
     switching = switch_share(v, push) * (unserved - grey)
     wanted = demand - foreign + switching
     domestic = np.minimum(capacity, wanted)
@@ -513,6 +574,8 @@ _DERIVED: dict[str, Callable[[Paths], np.ndarray]] = {
     "left_beijing": lambda p: np.maximum(
         _prev(p, "blocked_waiting") + p["new_demand"] - p["permitted"] - p["blocked_waiting"], 0.0
     ),
+    "refused_at_customs": lambda p: np.maximum(p["sent_to_china"] - p["shipments"], 0.0),
+    "us_entries": lambda p: at_entry(p["sent_to_china"], p.draws.col("us.entry_lead_months")),
     "left_buyers": lambda p: np.maximum(
         _prev(p, "intentions_waiting")
         + p["permitted"]
@@ -553,12 +616,14 @@ _DERIVED: dict[str, Callable[[Paths], np.ndarray]] = {
     "approvals_unused": lambda p: np.zeros((p.n_draws, p.n_months)),
     "revenue_usd": lambda p: p["shipments"] * buyer_price(p.draws.col),
     "customs_value_usd": lambda p: (
-        p["shipments"] * p.draws.col("money.price_usd") * p.draws.col("us.customs_value_share")
+        p["us_entries"] * p.draws.col("money.price_usd") * p.draws.col("us.customs_value_share")
     ),
     "us_fee_usd": lambda p: (
         p["customs_value_usd"] * p.draws.col("us.fee_rate") * duty_collected(p.draws.col)
     ),
-    "us_fee_upper_usd": lambda p: 0.25 * p["revenue_usd"],
+    # 25% of the China sale value of the chips entering the US (refused ones included), dated
+    # like the duty: the bound on what the duty could be if levied on the full sale value
+    "us_fee_upper_usd": lambda p: 0.25 * p["us_entries"] * buyer_price(p.draws.col),
     "nvidia_net_usd": lambda p: p["revenue_usd"] - p["us_fee_usd"],
     "market_units": lambda p: p.full(market_units, p.clock),
     "accelerator_demand": lambda p: p.balance().demand,
@@ -667,6 +732,7 @@ _STORED = (
     "firm_orders",
     "us_allowed",
     "shipments",
+    "sent_to_china",
     "production",
     "inventory",
     "intentions_waiting",
@@ -710,13 +776,26 @@ def _advance(
         capacity_base(row, np.arange(T + 1, dtype=float)[:, None], k), (T + 1, D)
     )
     cap_growth = capbase_tab[1:] / np.maximum(capbase_tab[:-1], 1e-300)
-    # unserved foreign demand that ends up wanting domestic chips: switch share x (1 - grey)
-    to_domestic_tab = switch_share(row, push_tab) * (1.0 - row("demand.grey_channel_share"))
+    # unserved foreign demand not served grey that switches to domestic chips
+    to_domestic_tab = switch_share(row, push_tab)
     licence_tab = full(licences_issued(row, tt))
     capcum_tab = full(us_cap_cumulative(row, tt))
     prodcap_tab = full(production_capacity(row, tt, k))
     open_tab = full((tt < us_close_month(row)).astype(float))
     final_tab = full(tt >= terms_final_month(row))
+    # Beijing's customs: a stance that admits the H200 refuses a small share of the tested
+    # chips; customs_ban passes only the month's special cases and refuses the rest
+    # customs_ban passes only the month's special cases; Nvidia, which sends chips into US
+    # testing entry_lead_months ahead, holds back the rest if the ban held at entry
+    ban = paths.stance_names.index("customs_ban") if "customs_ban" in paths.stance_names else None
+    refuse = v("beijing.customs_refusal_share")
+    if ban is not None:
+        ban_at_arrival = np.broadcast_to(W[:, :, ban].T, (T, D))
+        entry_month = np.clip(np.floor(tt - row("us.entry_lead_months")), 0, T - 1).astype(int)
+        if W.shape[0] == 1:
+            ban_at_entry = W[0, :, ban][entry_month]
+        else:
+            ban_at_entry = W[np.arange(D)[None, :], entry_month, ban]
     p_wait = v("demand.backlog_persistence")
     # buyers Beijing turned away never wait longer than buyers it admitted
     p_blocked = np.minimum(v("demand.blocked_persistence"), p_wait)
@@ -798,7 +877,16 @@ def _advance(
         # Nvidia: ship from stock first; make only what firm orders beyond stock need
         made = np.minimum(prodcap_tab[i], np.maximum(firm - stock, 0.0)) * open_
         avail = stock + made
-        ship = np.minimum(np.minimum(firm, us), avail)
+        sent = np.minimum(np.minimum(firm, us), avail)  # entered the US, tested, sent on
+        ship = (1.0 - refuse) * sent  # what Beijing's customs let in
+        if ban is not None:
+            passes = special * new
+            we, wa = ban_at_entry[i], ban_at_arrival[i]
+            sent = (1.0 - we) * sent + we * np.minimum(sent, passes)
+            ship = (1.0 - refuse) * sent
+            ship = (1.0 - wa) * ship + wa * np.minimum(ship, passes)
+        # a refused chip goes back to stock (for re-allocation, or a later order); its
+        # order stays on the book, and neither the licence nor the cap counts it
         firm = firm - ship
         licensed = licensed - ship
         shipped = shipped + ship
@@ -817,8 +905,9 @@ def _advance(
         # the market balance (see market_balance): domestic deployments within capacity
         demand = np.maximum(market, ship)
         foreign = np.maximum((1.0 - desired) * demand, ship)
+        unserved = foreign - ship
         wanted = demand - foreign
-        wanted += to_domestic_tab[i] * (foreign - ship)
+        wanted += to_domestic_tab[i] * (unserved - grey_channel(v, unserved))
         domestic = np.minimum(cap, wanted)
         slack = (cap - domestic) / np.maximum(cap, 1e-300)
         extra_cap += rho * np.maximum(wanted - cap, 0.0)
@@ -830,6 +919,7 @@ def _advance(
             ("firm_orders", orders),
             ("us_allowed", us),
             ("shipments", ship),
+            ("sent_to_china", sent),
             ("production", made),
             ("inventory", stock),
             ("intentions_waiting", waiting),

@@ -213,19 +213,24 @@ class Demand(_Strict):
             "share of unserved foreign-preferring demand that takes domestic chips when they are available"
         ),
     ]
-    grey_channel_share: Annotated[
-        StrictSpec, Share("share of unserved foreign-preferring demand met by grey channels")
+    grey_performance_ratio: Annotated[
+        StrictSpec,
+        Domain(
+            1.0,
+            INF,
+            "a ratio >= 1",
+            "performance of the foreign chip buyers cannot get legally over the domestic alternative",
+        ),
     ]
-
-    @model_validator(mode="after")
-    def _split(self) -> Demand:
-        worst = self.lost_to_domestic_share.bounds()[1] + self.grey_channel_share.bounds()[1]
-        if worst > 1.0 + 1e-12:
-            raise ValueError(
-                "lost_to_domestic_share and grey_channel_share split the same lost demand: "
-                f"their upper bounds must add to at most 1, got {worst:g}"
-            )
-        return self
+    grey_supply_units_per_month: Annotated[
+        StrictSpec, NonNeg("accelerators grey channels can deliver a month at 2025 enforcement")
+    ]
+    grey_enforcement: Annotated[
+        StrictSpec,
+        Share(
+            "share of grey supply stopped by US export enforcement and Chinese customs beyond 2025's"
+        ),
+    ]
 
 
 class Buyers(_Strict):
@@ -259,6 +264,10 @@ class USRule(_Strict):
     duty_collection_prob: Annotated[StrictSpec, Share("chance that the duty is actually collected")]
     duty_pass_through: Annotated[
         StrictSpec, Share("share of the duty passed on to the price Chinese buyers pay")
+    ]
+    entry_lead_months: Annotated[
+        StrictSpec,
+        NonNeg("months from US entry for third-party testing to arrival at Beijing's customs"),
     ]
     china_cap_share_of_us_volume: Annotated[
         StrictSpec, NonNeg("China volume allowed per unit shipped to US customers")
@@ -356,6 +365,10 @@ class Beijing(_Strict):
     special_cases_share: Annotated[
         StrictSpec,
         Share("share of fresh demand allowed as special cases (university R&D) under any stance"),
+    ]
+    customs_refusal_share: Annotated[
+        StrictSpec,
+        Share("share of tested H200s Beijing's customs refuse under a stance that admits them"),
     ]
 
 

@@ -55,8 +55,8 @@ def test_ci_sobol_indices(ci_sweep: Path) -> None:
     assert list(s.columns[:3]) == ["run", "output", "input"]
     assert set(s["run"]) == {"selective_approval"}  # the run the indices describe, always named
     # indices are shares of variance: within [0, 1] up to their confidence intervals
-    assert (s["first_low"] <= 1 + 1e-9).all() and (s["first_high"] >= -1e-9).all()
-    assert (s["total_low"] <= 1 + 1e-9).all() and (s["total_high"] >= -1e-9).all()
+    assert (s["first_lo-90"] <= 1 + 1e-9).all() and (s["first_hi-90"] >= -1e-9).all()
+    assert (s["total_lo-90"] <= 1 + 1e-9).all() and (s["total_hi-90"] >= -1e-9).all()
     assert (
         s["total"] >= s["first"] - 0.05
     ).all()  # total includes first order, up to sampling error

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from h200cast import intervals
 from h200cast.errors import InputError
 from h200cast.estimation import estimate, history
 
@@ -211,9 +212,22 @@ def coverage(scores: Sequence[Score]) -> dict[str, dict[str, float]]:
 def to_csv(scores: Sequence[Score]) -> str:
     """The scores as CSV, one row per observation."""
     buf = io.StringIO()
-    fields = list(Score.__dataclass_fields__)
+    fields = [COLUMNS.get(f, f) for f in Score.__dataclass_fields__]
     w = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
     w.writeheader()
     for s in scores:
-        w.writerow({k: (repr(v) if isinstance(v, float) else v) for k, v in asdict(s).items()})
+        w.writerow(
+            {
+                COLUMNS.get(k, k): (repr(v) if isinstance(v, float) else v)
+                for k, v in asdict(s).items()
+            }
+        )
     return buf.getvalue()
+
+
+COLUMNS: dict[str, str] = {
+    **{f"lo{p}": intervals.names(p)[0] for p in intervals.LEVELS},
+    **{f"hi{p}": intervals.names(p)[1] for p in intervals.LEVELS},
+    **{f"in{p}": f"in-{p}" for p in intervals.LEVELS},
+}
+"""CSV column of each interval field of :class:`Score` (``lo90`` is written ``lo-90``)."""

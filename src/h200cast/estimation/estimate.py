@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from h200cast import settings
+from h200cast import intervals, settings
 from h200cast.errors import InputError
 from h200cast.estimation import history
 
@@ -144,8 +144,8 @@ def _coef_table(res: Any, names: Sequence[str]) -> list[dict[str, float | str]]:
             "se": _sig(res.bse[i]),
             "t": _sig(res.tvalues[i]),
             "p": _sig(res.pvalues[i]),
-            "ci90_low": _sig(ci[i, 0]),
-            "ci90_high": _sig(ci[i, 1]),
+            intervals.names(90)[0]: _sig(ci[i, 0]),
+            intervals.names(90)[1]: _sig(ci[i, 1]),
         }
         for i, n in enumerate(names)
     ]

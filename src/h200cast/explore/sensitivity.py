@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from h200cast import intervals
 from h200cast.engine.metrics import values as metric_values
 from h200cast.engine.model import sample, simulate_values, specs
 from h200cast.results.scenarios import load_scenario
@@ -152,20 +153,27 @@ class SobolIndices:
     confidence: float
     evaluations: int
 
+    def interval_columns(self) -> tuple[tuple[str, str], tuple[str, str]]:
+        """The frame's bound columns: ``(first_lo-90, first_hi-90), (total_lo-90, total_hi-90)``."""
+        level = intervals.percent(self.confidence)
+        return intervals.names(level, "first_"), intervals.names(level, "total_")
+
     def frame(self) -> pd.DataFrame:
-        """A long table: output, input, first, first_low, first_high, total, total_low, total_high."""
+        """A long table: output, input, first, ``first_lo-90``, ``first_hi-90``, total,
+        ``total_lo-90``, ``total_hi-90`` (the level is the confidence, see :mod:`h200cast.intervals`)."""
         import pandas as pd
 
+        (f_lo, f_hi), (t_lo, t_hi) = self.interval_columns()
         rows = [
             {
                 "output": o,
                 "input": k,
                 "first": self.first[i, j],
-                "first_low": self.first_low[i, j],
-                "first_high": self.first_high[i, j],
+                f_lo: self.first_low[i, j],
+                f_hi: self.first_high[i, j],
                 "total": self.total[i, j],
-                "total_low": self.total_low[i, j],
-                "total_high": self.total_high[i, j],
+                t_lo: self.total_low[i, j],
+                t_hi: self.total_high[i, j],
             }
             for i, o in enumerate(self.outputs)
             for j, k in enumerate(self.inputs)

@@ -26,13 +26,14 @@ and printing are the CLI's and the report's. Every score here is negatively orie
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, overload
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+
+from h200cast import intervals
 
 LEVELS: tuple[int, ...] = (50, 80, 90)
 """The central interval levels scored, in percent."""
@@ -363,10 +364,7 @@ def score_event(
 
 
 def _check_level(level: float) -> None:
-    if isinstance(level, bool) or not (isinstance(level, numbers.Real) and 1 <= level < 100):
-        raise ValueError(
-            f"expected a level in percent, 1 <= level < 100 (90, not 0.9), got {level!r}"
-        )
+    intervals.check_level(level)
 
 
 def interval_names(level: float) -> tuple[str, str]:
@@ -376,9 +374,7 @@ def interval_names(level: float) -> tuple[str, str]:
     ``hi-{level}`` with the level in percent, written without a trailing ``.0``
     (``97.5`` gives ``lo-97.5``).
     """
-    _check_level(level)
-    tag = f"{level:g}"
-    return f"lo-{tag}", f"hi-{tag}"
+    return intervals.names(level)
 
 
 @dataclass(frozen=True)

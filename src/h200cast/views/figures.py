@@ -274,12 +274,11 @@ def sobol_indices(indices: SobolIndices, output: str) -> Figure:
 
     df = indices.frame()
     df = df[df["output"] == output]
+    (f_lo, f_hi), (t_lo, t_hi) = indices.interval_columns()
     table = pd.concat(
         [
-            df.assign(
-                index="first order", value=df["first"], low=df["first_low"], high=df["first_high"]
-            ),
-            df.assign(index="total", value=df["total"], low=df["total_low"], high=df["total_high"]),
+            df.assign(index="first order", value=df["first"], low=df[f_lo], high=df[f_hi]),
+            df.assign(index="total", value=df["total"], low=df[t_lo], high=df[t_hi]),
         ]
     )[["input", "index", "value", "low", "high"]]
     table["input"] = pd.Categorical(table["input"], categories=list(df["input"]), ordered=True)
@@ -313,12 +312,13 @@ def sobol_overview(indices: SobolIndices) -> Figure:
     import pandas as pd
 
     df = indices.frame()
+    _, (t_lo, t_hi) = indices.interval_columns()
     rows = df.groupby("input")["total"].max().sort_values(ascending=False, kind="stable").index
     df["input"] = pd.Categorical(df["input"], categories=list(rows), ordered=True)
     df["output"] = pd.Categorical(df["output"], categories=indices.outputs, ordered=True)
     table = (
         df.sort_values(["input", "output"])
-        .rename(columns={"total": "value", "total_low": "low", "total_high": "high"})
+        .rename(columns={"total": "value", t_lo: "low", t_hi: "high"})
         .assign(
             input=lambda d: d["input"].astype(str),
             output=lambda d: d["output"].astype(str).map(lambda o: OUTPUT_LABELS.get(o, o)),

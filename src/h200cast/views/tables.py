@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
+from h200cast import intervals
 from h200cast.engine.metrics import BY_NAME, STATS
 from h200cast.views.units import display
 
@@ -96,7 +97,7 @@ def fit_text(f: Fit) -> str:
         [
             str(c["term"]),
             "",
-            *(f"{c[k]:.4g}" for k in ("coef", "se", "t", "p", "ci90_low", "ci90_high")),
+            *(f"{c[k]:.4g}" for k in ("coef", "se", "t", "p", *intervals.names(90))),
         ]
         for c in f.coefficients
     ]
@@ -253,14 +254,19 @@ def params_text(sc: Scenario, ev: Evidence) -> str:
 
 def sobol_table(df: pd.DataFrame) -> str:
     """Sobol first-order and total indices with their bootstrap intervals, one row per input."""
+
+    def bound(kind: str, side: str) -> str:  # e.g. first_lo-90, whatever the level
+        return next(c for c in df.columns if c.startswith(f"{kind}_{side}-"))
+
+    f_lo, f_hi, t_lo, t_hi = (bound(k, s) for k in ("first", "total") for s in ("lo", "hi"))
     rows = [
         [
-            r.output,
+            r["output"],
             "",
-            r.input,
-            f"{r.first:.3f} [{r.first_low:.3f}, {r.first_high:.3f}]",
-            f"{r.total:.3f} [{r.total_low:.3f}, {r.total_high:.3f}]",
+            r["input"],
+            f"{r['first']:.3f} [{r[f_lo]:.3f}, {r[f_hi]:.3f}]",
+            f"{r['total']:.3f} [{r[t_lo]:.3f}, {r[t_hi]:.3f}]",
         ]
-        for r in df.itertuples()
+        for r in df.to_dict("records")
     ]
     return render(rows, ["output", "", "input", "first order", "total"])

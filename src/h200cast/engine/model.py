@@ -982,10 +982,11 @@ class _StanceLevers:
         if self.share is not None:
             out = np.minimum(out, self.share)
         if self.per_domestic is not None:
-            out = np.minimum(
-                out,
-                np.divide(self.per_domestic * domestic, new, out=np.ones_like(new), where=new > 0),
-            )
+            with np.errstate(over="ignore"):  # a tiny `new` gives inf, which the minimum drops
+                quota = np.divide(
+                    self.per_domestic * domestic, new, out=np.ones_like(new), where=new > 0
+                )
+            out = np.minimum(out, quota)
         if self.approvals is not None:
             out = np.minimum(out, self.approvals["eligible"])
         return out

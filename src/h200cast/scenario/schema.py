@@ -464,19 +464,6 @@ def _probabilities(row: dict[str, float], what: str) -> dict[str, float]:
     return row
 
 
-class Transition(_Cited):
-    """Where a stance goes next month: probabilities by stance, with their grounds."""
-
-    to: dict[StanceName, Number] = Field(
-        description="probability of each stance next month; sums to 1"
-    )
-
-    @field_validator("to")
-    @classmethod
-    def _sum(cls, to: dict[str, float]) -> dict[str, float]:
-        return _probabilities(to, "the probabilities of a row")
-
-
 class DecisionRow(_Strict):
     """Where a stance goes at a decision point (cited once, at the decision point)."""
 
@@ -488,6 +475,10 @@ class DecisionRow(_Strict):
     @classmethod
     def _sum(cls, to: dict[str, float]) -> dict[str, float]:
         return _probabilities(to, "the probabilities of a row")
+
+
+class Transition(DecisionRow, _Cited):
+    """Where a stance goes next month: probabilities by stance, with their grounds."""
 
 
 class DecisionPoint(_Cited):

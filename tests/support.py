@@ -17,11 +17,12 @@ def scenario(
     path: str | None = None,
     overrides: tuple[str, ...] = (),
     switching: str | None = None,
+    vintage: str | None = None,
 ) -> Scenario:
     """A validated scenario from the committed parameter files (cached per arguments)."""
-    key = (stance, path, overrides, switching)
+    key = (stance, path, overrides, switching, vintage)
     if key not in _CACHE:
         _CACHE[key] = load_scenario(
-            stance=stance, path=path, switching=switching, overrides=overrides
+            stance=stance, path=path, switching=switching, overrides=overrides, vintage=vintage
         )
     return _CACHE[key]

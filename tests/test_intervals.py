@@ -35,7 +35,11 @@ def test_backtest_csv_names_its_intervals_from_the_vocabulary() -> None:
 
 
 def test_stored_estimates_and_sobol_frames_use_it() -> None:
-    record = yaml.safe_load((ROOT / "params" / "estimates" / "demand_growth.yaml").read_text())
+    record = yaml.safe_load(
+        (
+            ROOT / "params" / "vintages" / "2026-04-30" / "estimates" / "demand_growth.yaml"
+        ).read_text()
+    )
     coef = record["record"]["coefficients"][0]
     assert {"lo-90", "hi-90"} <= set(coef) and "ci90_low" not in coef
     r = sobol(lambda x: x[:1], [(0.0, 1.0), (0.0, 1.0)], 64, bootstrap=20, seed=1, confidence=0.8)

@@ -21,7 +21,9 @@ def test_the_notebooks_stay_in_the_checkout_when_params_move(
     assert settings.params_dir() == tmp_path / "params"
     assert settings.notebooks_dir() == ROOT / "notebooks"
     assert settings.reports_dir() == ROOT / "reports"
-    assert settings.estimates_dir() == tmp_path / "params" / "estimates"
+    assert settings.estimates_dir("2026-04-30") == (
+        tmp_path / "params" / "vintages" / "2026-04-30" / "estimates"
+    )
 
 
 def test_notebooks_run_on_a_copy_of_the_params_folder(tmp_path: Path) -> None:

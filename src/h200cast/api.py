@@ -75,8 +75,9 @@ def run(
     point: bool = False,
     params_dir: Path | None = None,
     as_of: dt.date | None = None,
+    vintage: str | dt.date | None = None,
 ) -> Result:
-    """Run the model for one scenario.
+    """Run the model for one scenario, as of a vintage.
 
     Parameters
     ----------
@@ -95,6 +96,9 @@ def run(
         A parameter folder other than the checkout's ``params/``.
     as_of
         Refit the estimated parameters on the evidence published by this date.
+    vintage
+        The view as of this date, ``"YYYY-MM-DD"``, a vintage in ``params/vintages/``
+        (default: the latest). The months it has observed hold in every draw.
 
     Returns
     -------
@@ -110,6 +114,7 @@ def run(
         point=point,
         params_dir=params_dir,
         as_of=as_of,
+        vintage=vintage,
     )
 
 
@@ -122,8 +127,10 @@ def load_scenario(
     overrides: Mapping[str, Any] | Iterable[str] | None = None,
     params_dir: Path | None = None,
     as_of: dt.date | None = None,
+    vintage: str | dt.date | None = None,
 ) -> Scenario:
-    """The validated scenario a run would use: base, stance (or path, or chain) and overrides merged.
+    """The validated scenario a run would use: base, vintage, stance (or path, or chain) and
+    overrides merged.
 
     Takes the same scenario arguments as :func:`run`; every cited evidence id is checked.
     """
@@ -135,6 +142,7 @@ def load_scenario(
         overrides=overrides_list(overrides),
         params_dir=params_dir,
         as_of=as_of,
+        vintage=vintage,
     )
 
 

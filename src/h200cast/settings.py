@@ -6,6 +6,7 @@ pointed elsewhere by its variable:
 
 * ``H200CAST_PARAMS``: the parameter folder (``params/``);
 * ``H200CAST_DATA``: the data folder (``data/``: evidence, history, observations);
+* ``H200CAST_VINTAGE``: the vintage used when none is named (unset: the latest);
 * ``H200CAST_STATIC_CHARTS``: ``1`` forces static SVG charts, ``0`` interactive ones
   (unset: static everywhere but a Jupyter server).
 
@@ -21,6 +22,7 @@ from pathlib import Path
 PARAMS_ENV = "H200CAST_PARAMS"
 DATA_ENV = "H200CAST_DATA"
 STATIC_ENV = "H200CAST_STATIC_CHARTS"
+VINTAGE_ENV = "H200CAST_VINTAGE"
 JUPYTER_SESSION_ENV = "JPY_SESSION_NAME"
 """Set by a Jupyter server in each kernel it starts; papermill and nbval do not set it."""
 
@@ -49,9 +51,38 @@ def data_dir() -> Path:
     return Path(env) if env else checkout() / "data"
 
 
-def estimates_dir(params: Path | None = None) -> Path:
-    """``params/estimates/``: the stored fits of ``h200cast estimate``."""
-    return Path(params or params_dir()) / "estimates"
+def vintages(params: Path | None = None) -> list[str]:
+    """The vintages in ``params/vintages/`` (folders named ``YYYY-MM-DD`` with a
+    ``vintage.yaml``), oldest first; the last is the default."""
+    import re
+
+    root = Path(params or params_dir()) / "vintages"
+    day = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+    return sorted(
+        p.name for p in root.glob("*") if day.match(p.name) and (p / "vintage.yaml").is_file()
+    )
+
+
+def default_vintage(params: Path | None = None) -> str | None:
+    """The vintage used when none is named: ``$H200CAST_VINTAGE``, else the latest."""
+    chosen = os.environ.get(VINTAGE_ENV, "")
+    if chosen:
+        return chosen
+    found = vintages(params)
+    return found[-1] if found else None
+
+
+def vintage_dir(vintage: str, params: Path | None = None) -> Path:
+    """``params/vintages/DATE/``: one frozen parameter set (see :mod:`h200cast.scenario.vintage`)."""
+    return Path(params or params_dir()) / "vintages" / vintage
+
+
+def estimates_dir(vintage: str | None = None, params: Path | None = None) -> Path:
+    """``params/vintages/DATE/estimates/``: a vintage's stored fits of ``h200cast estimate``
+    (the latest vintage's when ``vintage`` is None)."""
+    if vintage is None:
+        vintage = default_vintage(params) or "none"
+    return vintage_dir(vintage, params) / "estimates"
 
 
 def notebooks_dir() -> Path:

@@ -151,7 +151,9 @@ def test_as_of_leaves_out_every_later_row() -> None:
     assert sc.domestic.logit_speed_per_year.mean == pytest.approx(f.spec["mean"])
     assert sc.demand.ai_spending_growth_per_year.mean == pytest.approx(g.spec["mean"])
     # fewer share figures were published by then than the stored fit uses, so the S-curve differs
-    stored = load_yaml(ROOT / "params" / "estimates" / "substitution_speed.yaml")
+    stored = load_yaml(
+        ROOT / "params" / "vintages" / "2026-04-30" / "estimates" / "substitution_speed.yaml"
+    )
     assert f.stats["n"] < stored["record"]["rows"]
     assert sc.domestic.logit_speed_per_year.mean != stored["spec"]["mean"]
 
@@ -176,14 +178,18 @@ def test_as_of_run_reports_parameters_citing_later_evidence(
 def test_stored_estimates_are_current() -> None:
     assert main(["estimate", "--check"]) == 0
     for name in estimate.ESTIMATES:
-        stored = load_yaml(ROOT / "params" / "estimates" / f"{name}.yaml")
+        stored = load_yaml(
+            ROOT / "params" / "vintages" / "2026-04-30" / "estimates" / f"{name}.yaml"
+        )
         assert stored["target"] == estimate.fit(name).target
         assert stored["record"]["rows"] == len(stored["record"]["data"]) >= 12
 
 
 def test_scenario_reads_the_stored_estimates() -> None:
     sc = scenario(stance="open_market")
-    stored = load_yaml(ROOT / "params" / "estimates" / "substitution_speed.yaml")["spec"]
+    stored = load_yaml(
+        ROOT / "params" / "vintages" / "2026-04-30" / "estimates" / "substitution_speed.yaml"
+    )["spec"]
     spec = sc.domestic.logit_speed_per_year
     assert spec.dist == "truncnormal" and spec.mean == stored["mean"] and spec.sd == stored["sd"]
     assert set(stored["evidence"]) <= set(spec.evidence)
@@ -328,21 +334,26 @@ def test_backtest_writes_its_csv_by_default(
 
 
 def _estimates(params: Path) -> dict[str, str]:
-    return {p.name: p.read_text() for p in sorted((params / "estimates").glob("*.yaml"))}
+    return {
+        p.name: p.read_text()
+        for p in sorted((params / "vintages" / "2026-04-30" / "estimates").glob("*.yaml"))
+    }
 
 
 def test_estimate_writes_the_fits_by_default(
     params_copy: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    for f in (params_copy / "estimates").glob("*.yaml"):
+    for f in (params_copy / "vintages" / "2026-04-30" / "estimates").glob("*.yaml"):
         f.write_text(f.read_text().replace("rows:", "rows_before_the_refit:", 1))
     assert main(["estimate"]) == 0
     printed = capsys.readouterr().out
     written = _estimates(params_copy)
     assert set(written) == {f"{n}.yaml" for n in estimate.ESTIMATES}
     for name, text in written.items():
-        assert text == estimate.to_yaml(estimate.fit(name.removesuffix(".yaml")))
-        assert f"wrote {params_copy / 'estimates' / name}" in printed
+        assert text == estimate.to_yaml(
+            estimate.fit(name.removesuffix(".yaml"), dt.date(2026, 4, 30))
+        )
+        assert f"wrote {params_copy / 'vintages' / '2026-04-30' / 'estimates' / name}" in printed
     assert main(["estimate", "--check"]) == 0
     assert main(["estimate", "--write"]) == 0  # the old spelling still works
     assert _estimates(params_copy) == written
@@ -367,7 +378,19 @@ def test_estimate_dry_run_and_as_of_leave_the_stored_fits_alone(
 
 def test_observations_are_scored_against_a_saved_run(tmp_path: Path) -> None:
     assert (
-        main(["run", "--stance", "open_market", "--draws", "500", "--out", str(tmp_path / "f")])
+        main(
+            [
+                "run",
+                "--stance",
+                "open_market",
+                "--draws",
+                "500",
+                "--vintage",
+                "2026-01-31",
+                "--out",
+                str(tmp_path / "f"),
+            ]
+        )
         == 0
     )
     import pyarrow.parquet as pq
@@ -375,12 +398,14 @@ def test_observations_are_scored_against_a_saved_run(tmp_path: Path) -> None:
     t = pq.read_table(tmp_path / "f" / "paths.parquet").to_pandas()
     feb_apr = t[t.month.isin(["2026-02", "2026-03", "2026-04"])].groupby("draw").shipments.sum()
     median = float(feb_apr.median())
-    header = "observed_on,variable,period_start,period_end,value,unit,evidence,note\n"
+    header = "observed_on,variable,period_start,period_end,value,unit,basis,evidence,note\n"
     # two files: in one file, two values for the same months would contradict each other
     obs, far = tmp_path / "obs.csv", tmp_path / "far.csv"
-    obs.write_text(f"{header}2026-05-30,shipments,2026-02,2026-04,{median},units,L001,median\n")
+    obs.write_text(
+        f"{header}2026-05-30,shipments,2026-02,2026-04,{median},units,reported,L001,median\n"
+    )
     far.write_text(
-        f"{header}2026-05-30,shipments,2026-02,2026-04,{feb_apr.max() * 3},units,L001,far above\n"
+        f"{header}2026-05-30,shipments,2026-02,2026-04,{feb_apr.max() * 3},units,reported,L001,far above\n"
     )
     rows = scoring.load_observations(obs) + scoring.load_observations(far)
     scores = scoring.score_observations(tmp_path / "f", rows)
@@ -388,8 +413,8 @@ def test_observations_are_scored_against_a_saved_run(tmp_path: Path) -> None:
     assert scores[0].p50 == pytest.approx(median)
     bad = tmp_path / "bad.csv"
     bad.write_text(
-        "observed_on,variable,period_start,period_end,value,unit,evidence,note\n"
-        "2026-05-30,shipmints,2026-02,2026-04,1,units,L001,typo\n"
+        "observed_on,variable,period_start,period_end,value,unit,basis,evidence,note\n"
+        "2026-05-30,shipmints,2026-02,2026-04,1,units,reported,L001,typo\n"
     )
     with pytest.raises(InputError, match="expected a model variable") as err:
         scoring.load_observations(bad)
@@ -410,21 +435,38 @@ def test_a_level_is_scored_at_the_end_of_its_period(tmp_path: Path) -> None:
     assert summed > 1.5 * april  # the two readings differ, so the test can tell them apart
     (score,) = scoring.score_observations(
         run,
-        _observations(tmp_path, f"2026-05-30,inventory,2026-02,2026-04,{april},units,L001,level"),
+        _observations(
+            tmp_path, f"2026-05-30,inventory,2026-02,2026-04,{april},units,reported,L001,level"
+        ),
     )
     assert score.p50 == pytest.approx(april)
 
 
 def _saved_run(tmp_path: Path) -> Path:
     out = tmp_path / "f"
-    assert main(["run", "--stance", "open_market", "--draws", "50", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "run",
+                "--stance",
+                "open_market",
+                "--draws",
+                "50",
+                "--vintage",
+                "2026-01-31",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     return out
 
 
 def _observations(tmp_path: Path, *rows: str) -> list[scoring.Observation]:
     f = tmp_path / "obs.csv"
     f.write_text(
-        "observed_on,variable,period_start,period_end,value,unit,evidence,note\n"
+        "observed_on,variable,period_start,period_end,value,unit,basis,evidence,note\n"
         + "".join(f"{r}\n" for r in rows)
     )
     return scoring.load_observations(f)
@@ -451,8 +493,8 @@ def test_observations_made_before_the_forecast_are_refused(tmp_path: Path) -> No
     (run / "manifest.json").write_text(json.dumps({**manifest, "as_of": "2026-06-30"}))
     rows = _observations(
         tmp_path,
-        "2026-07-01,shipments,2026-02,2026-04,1000,units,L001,after the forecast",
-        "2026-05-30,shipments,2026-02,2026-04,1000,units,L001,known when the forecast was made",
+        "2026-07-01,shipments,2026-02,2026-04,1000,units,reported,L001,after the forecast",
+        "2026-05-30,shipments,2026-02,2026-04,1000,units,reported,L001,known when the forecast was made",
     )
     with pytest.raises(InputError) as err:
         scoring.score_observations(run, rows)
@@ -464,8 +506,10 @@ def test_observations_made_before_the_forecast_are_refused(tmp_path: Path) -> No
 
 def test_observations_partly_outside_the_forecast_are_refused(tmp_path: Path) -> None:
     run = _saved_run(tmp_path)
-    outside = "2026-02-01,shipments,2025-11,2025-12,1000,units,L001,before the forecast's months"
-    partly = "2026-02-01,shipments,2025-12,2026-01,1000,units,L001,straddles its start"
+    outside = (
+        "2026-02-01,shipments,2025-11,2025-12,1000,units,reported,L001,before the forecast's months"
+    )
+    partly = "2026-02-01,shipments,2025-12,2026-01,1000,units,reported,L001,straddles its start"
     assert scoring.score_observations(run, _observations(tmp_path, outside)) == []
     with pytest.raises(
         InputError, match=r"line 2, column period_start/period_end: got '2025-12\.\.2026-01'"

@@ -291,48 +291,56 @@ def test_missing_file_is_an_input_error(scratch):
 
 # --- data/observations/: rows are checked as the history files are ---------------------------
 
-OBS_HEADER = "observed_on,variable,period_start,period_end,value,unit,evidence,note"
-GOOD_OBS = "2026-05-30,shipments,2026-02,2026-04,1000,units,L001,ok"
+OBS_HEADER = "observed_on,variable,period_start,period_end,value,unit,basis,evidence,note"
+GOOD_OBS = "2026-05-30,shipments,2026-02,2026-04,1000,units,reported,L001,ok"
 _BAD_OBS = {
     "unknown evidence id": (
-        "2026-05-30,shipments,2026-02,2026-04,1000,units,L001 L999,x",
+        "2026-05-30,shipments,2026-02,2026-04,1000,units,reported,L001 L999,x",
         "evidence",
         "'L999'",
     ),
-    "no evidence": ("2026-05-30,shipments,2026-02,2026-04,1000,units,,x", "evidence", "''"),
+    "no evidence": (
+        "2026-05-30,shipments,2026-02,2026-04,1000,units,reported,,x",
+        "evidence",
+        "''",
+    ),
     "observed before the period ends": (
-        "2026-04-29,shipments,2026-02,2026-04,1000,units,L001,x",
+        "2026-04-29,shipments,2026-02,2026-04,1000,units,reported,L001,x",
         "observed_on",
         "'2026-04-29'",
     ),
     "observed before the period starts": (
-        "2025-12-01,shipments,2026-02,2026-04,1000,units,L001,x",
+        "2025-12-01,shipments,2026-02,2026-04,1000,units,reported,L001,x",
         "observed_on",
         "'2025-12-01'",
     ),
     "period backwards": (
-        "2026-05-30,shipments,2026-04,2026-02,1000,units,L001,x",
+        "2026-05-30,shipments,2026-04,2026-02,1000,units,reported,L001,x",
         "period_end",
         "'2026-02'",
     ),
     "not a month": (
-        "2026-05-30,shipments,2026-2,2026-04,1000,units,L001,x",
+        "2026-05-30,shipments,2026-2,2026-04,1000,units,reported,L001,x",
         "period_start",
         "'2026-2'",
     ),
     "share above 1": (
-        "2026-05-30,domestic_share,2026-02,2026-04,1.5,share,L001,x",
+        "2026-05-30,domestic_share,2026-02,2026-04,1.5,share,reported,L001,x",
         "value",
         "'1.5'",
     ),
-    "not finite": ("2026-05-30,shipments,2026-02,2026-04,nan,units,L001,x", "value", "'nan'"),
+    "not finite": (
+        "2026-05-30,shipments,2026-02,2026-04,nan,units,reported,L001,x",
+        "value",
+        "'nan'",
+    ),
     "unknown variable": (
-        "2026-05-30,shipmints,2026-02,2026-04,1,units,L001,x",
+        "2026-05-30,shipmints,2026-02,2026-04,1,units,reported,L001,x",
         "variable",
         "'shipmints'",
     ),
     "observed before its evidence was published": (
-        "2026-02-10,shipments,2026-01,2026-01,0,units,L250 L251,x",
+        "2026-02-10,shipments,2026-01,2026-01,0,units,reported,L250 L251,x",
         "observed_on",
         "'2026-02-10'",
     ),
@@ -363,7 +371,7 @@ def test_good_observations_load(tmp_path):
     from h200cast.results import scoring
 
     path = tmp_path / "observations.csv"
-    share = "2026-07-01,domestic_share,2026-06,2026-06,0.4,share,L011 L033,month end"
+    share = "2026-07-01,domestic_share,2026-06,2026-06,0.4,share,reported,L011 L033,month end"
     path.write_text(f"{OBS_HEADER}\n{GOOD_OBS}\n\n{share}\n", encoding="utf-8")
     a, b = scoring.load_observations(path)
     assert (a.observed_on, a.value, a.evidence, a.line) == (
@@ -404,7 +412,7 @@ def test_contradicting_observations_are_refused(tmp_path, capsys):
     from h200cast.results import scoring
 
     path = tmp_path / "observations.csv"
-    other = "2026-06-01,shipments,2026-02,2026-04,2000,units,L011,another source"
+    other = "2026-06-01,shipments,2026-02,2026-04,2000,units,reported,L011,another source"
     path.write_text(f"{OBS_HEADER}\n{GOOD_OBS}\n{other}\n", encoding="utf-8")
     with pytest.raises(InputError) as err:
         scoring.load_observations(path)
@@ -427,10 +435,10 @@ def test_agreeing_or_overlapping_observations_are_not_contradictions(tmp_path):
     path = tmp_path / "observations.csv"
     rows = [
         GOOD_OBS,
-        "2026-06-01,shipments,2026-02,2026-04,1000.0,units,L011,same outcome from another source",
-        "2026-06-01,shipments,2026-02,2026-02,0,units,L011,one month of the three",
-        "2026-06-01,shipments,2026-01,2026-03,5000,units,L011,overlapping months",
-        "2026-06-01,inventory,2026-02,2026-04,2000,units,L011,another variable",
+        "2026-06-01,shipments,2026-02,2026-04,1000.0,units,reported,L011,same outcome from another source",
+        "2026-06-01,shipments,2026-02,2026-02,0,units,reported,L011,one month of the three",
+        "2026-06-01,shipments,2026-01,2026-03,5000,units,reported,L011,overlapping months",
+        "2026-06-01,inventory,2026-02,2026-04,2000,units,reported,L011,another variable",
     ]
     path.write_text(OBS_HEADER + "\n" + "\n".join(rows) + "\n", encoding="utf-8")
     assert len(scoring.load_observations(path)) == 5
@@ -537,10 +545,11 @@ def test_contradicting_observations_fail_evidence_check(tmp_path, monkeypatch, c
     data = _data_copy(tmp_path)
     obs = data / "observations" / "observations.csv"
     text = obs.read_text(encoding="utf-8")
-    obs.write_text(text + "2026-03-05,shipments,2026-01,2026-01,5000,units,L264,x\n")
+    obs.write_text(text + "2026-03-05,shipments,2026-01,2026-01,5000,units,reported,L264,x\n")
     monkeypatch.setenv("H200CAST_DATA", str(data))
     assert main(["evidence", "check"]) == 2
     out, err = capsys.readouterr()
     assert out == "" and err.count("\n") == 1 and "Traceback" not in err
-    assert err.startswith(f"h200cast: error: {obs}: line 7, column value: got '5000': ")
+    line = text.count("\n") + 1
+    assert err.startswith(f"h200cast: error: {obs}: line {line}, column value: got '5000': ")
     assert "contradicts line 2 (shipments 2026-01..2026-01 = 0, evidence L249 L250" in err

@@ -32,13 +32,28 @@ def test_every_stance_has_a_file_and_every_file_validates() -> None:
 
 
 def test_reported_path_is_there() -> None:
-    sc = scenario(path="as_reported_2026_01")
+    sc = scenario(path="as_reported_2026_01", vintage="2026-01-31")
     assert [s.stance for s in sc.path.steps] == [
         "necessity_only",
         "customs_ban",
         "selective_approval",
     ]
     assert str(sc.path.steps[-1].start) == "2026-01-28"
+
+
+def test_at_a_later_vintage_the_observed_months_come_first() -> None:
+    # At 2026-04-30 the months to April follow the observed path; the stance asked for
+    # holds from the origin (May) on, whatever the path or stance
+    for sc in (scenario(stance="open_market"), scenario(path="as_reported_2026_01")):
+        steps = [(str(s.start), s.stance) for s in sc.path.steps]
+        assert steps[:3] == [
+            ("2025-12-09", "necessity_only"),
+            ("2026-01-07", "customs_ban"),
+            ("2026-01-28", "selective_approval"),
+        ]
+        assert steps[3][0] == "2026-05-01" and len(steps) == 4
+    assert scenario(stance="open_market").path.steps[3].stance == "open_market"
+    assert scenario(stance="open_market").supply.production_stop_month == 2
 
 
 @pytest.mark.parametrize("which", [*STANCES, "as_reported_2026_01"])
@@ -138,7 +153,7 @@ def test_base_yaml_values_sit_within_their_domains(tmp_path: Path) -> None:
     data["us"]["fee_rate"]["value"] = 1.25
     f = tmp_path / "base.yaml"
     f.write_text(yaml.safe_dump(data))
-    shutil.copytree(PARAMS / "estimates", tmp_path / "estimates")  # what from_estimate reads
+    # no estimates beside the copy: from_estimate reads the checkout's latest vintage
     with pytest.raises(InputError) as err:
         check_file(f)
     assert str(f) in err.value.render() and "us.fee_rate" in err.value.render()
@@ -216,7 +231,9 @@ def test_a_transition_probability_must_be_a_number(tmp_path: Path) -> None:
 
 
 def test_an_estimate_file_with_a_nan_is_refused(tmp_path: Path) -> None:
-    data = yaml.safe_load((PARAMS / "estimates" / "demand_growth.yaml").read_text())
+    data = yaml.safe_load(
+        (PARAMS / "vintages" / "2026-01-31" / "estimates" / "demand_growth.yaml").read_text()
+    )
     data["spec"]["mean"] = float("nan")
     f = tmp_path / "demand_growth.yaml"
     f.write_text(yaml.safe_dump(data))

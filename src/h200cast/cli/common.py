@@ -74,3 +74,22 @@ def check_folder(folder: Path) -> None:
     """Fail unless ``folder`` (from --out) is a folder or can become one."""
     if folder.exists() and not folder.is_dir():
         raise InputError("expected a folder to write into", key="--out", value=str(folder))
+
+
+def add_vintage(p: argparse.ArgumentParser) -> None:
+    """``--vintage DATE``: the frozen parameter set as of DATE (default: the latest)."""
+    p.add_argument(
+        "--vintage",
+        metavar="DATE",
+        default=None,
+        help="the view as of DATE, a vintage in params/vintages/ (default: the latest)",
+    )
+
+
+def vintage_name(args: argparse.Namespace) -> str:
+    """The vintage ``--vintage`` names, checked (unknown, malformed or future: exit 2)."""
+    from h200cast import settings
+    from h200cast.scenario.vintage import vintage_file
+
+    params = getattr(args, "params_dir", None) or settings.params_dir()
+    return vintage_file(params, getattr(args, "vintage", None)).parent.name

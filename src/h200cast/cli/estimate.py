@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import sys
 from pathlib import Path
 from typing import Any
@@ -20,13 +21,16 @@ def add(sub: Any) -> None:
 def _add_estimate(sub: Any) -> None:
     es_ = sub.add_parser(
         "estimate",
-        help="refit the estimated parameters, print the fits and store them in params/estimates/",
-        description="Refit each estimated parameter on data/history/, print the fit, and write it "
-        "with a record of the data used to params/estimates/NAME.yaml (or --out DIR). With "
+        help="refit the estimated parameters of a vintage, print the fits and store them",
+        description="Refit each estimated parameter on the rows of data/history/ published by "
+        "the vintage's date, print the fit, and write it with a record of the data used to "
+        "params/vintages/DATE/estimates/NAME.yaml (or --out DIR). A vintage is frozen: a "
+        "changed fit fails its recorded hash until `h200cast params record` records why. With "
         "--as-of the refit uses only rows published by DATE and is a view of the past: it is "
         "printed, and written only with --out DIR, never over the stored estimates.",
     )
     es_.add_argument("names", nargs="*", metavar="NAME", help="estimates to fit (default: all)")
+    common.add_vintage(es_)
     es_.add_argument(
         "--as-of",
         type=common.date,
@@ -38,18 +42,18 @@ def _add_estimate(sub: Any) -> None:
         "--out",
         type=Path,
         metavar="DIR",
-        help="write NAME.yaml into DIR instead of params/estimates/",
+        help="write NAME.yaml into DIR instead of the vintage's estimates/",
     )
     wr.add_argument("--dry-run", action="store_true", help="print the fits, write nothing")
     wr.add_argument(
         "--check",
         action="store_true",
-        help="write nothing; fail when params/estimates/ differs from a refit",
+        help="write nothing; fail when the vintage's estimates differ from a refit",
     )
     wr.add_argument(
         "--write",
         action="store_true",
-        help="store the fits in params/estimates/ (the default; kept for older scripts)",
+        help="store the fits in the vintage's estimates/ (the default; kept for older scripts)",
     )
     es_.set_defaults(func=cmd_estimate)
 
@@ -90,18 +94,19 @@ def cmd_estimate(args: argparse.Namespace) -> int:
 
     if args.write and args.as_of:
         raise InputError(
-            "an estimate stored in params/ must use all the evidence; drop --as-of to write, "
-            "or write the as-of fits elsewhere with --out DIR",
+            "a vintage's estimates use the evidence published by its date; drop --as-of to "
+            "write, or write the as-of fits elsewhere with --out DIR",
             key="--as-of",
             value=args.as_of.isoformat(),
         )
     if args.out:
         common.check_folder(args.out)
+    vintage = common.vintage_name(args)
     names = args.names or list(ESTIMATES)
     fits, skipped = [], []
     for n in names:
         try:
-            fits.append(fit(n, args.as_of))
+            fits.append(fit(n, args.as_of or dt.date.fromisoformat(vintage)))
         except InputError as err:
             # As of an early date some estimates have too little history; fit the others.
             if not (args.as_of and not args.names):
@@ -112,7 +117,7 @@ def cmd_estimate(args: argparse.Namespace) -> int:
     for skip in skipped:
         print(f"h200cast: skipped, {skip.render()}", file=sys.stderr)
     if args.check:
-        return _check_estimates(fits)
+        return _check_estimates(fits, vintage)
     for f in fits:
         print(fit_text(f))
         print()
@@ -120,11 +125,11 @@ def cmd_estimate(args: argparse.Namespace) -> int:
         return 0
     if args.as_of and not args.out:
         print(
-            f"not written: a refit as of {args.as_of} is a view of the past; params/estimates/ "
-            "keeps the fits on all the evidence (give --out DIR to save these)"
+            f"not written: a refit as of {args.as_of} is a view of the past; the vintage "
+            f"{vintage} keeps its own fits (give --out DIR to save these)"
         )
         return 0
-    folder = args.out or settings.estimates_dir()
+    folder = args.out or settings.estimates_dir(vintage)
     for f in fits:
         target = folder / f"{f.name}.yaml"
         atomic_write_text(target, to_yaml(f), key="--out" if args.out else None)
@@ -132,14 +137,14 @@ def cmd_estimate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_estimates(fits: list[Any]) -> int:
+def _check_estimates(fits: list[Any], vintage: str) -> int:
     import math
 
     from h200cast import settings
     from h200cast.io.yamlfile import load_yaml
 
     for f in fits:
-        target = settings.estimates_dir() / f"{f.name}.yaml"
+        target = settings.estimates_dir(vintage) / f"{f.name}.yaml"
         stored = load_yaml(target)
         for k, v in f.spec.items():
             old = stored.get("spec", {}).get(k)

@@ -21,11 +21,28 @@ def add(sub: Any) -> None:
     """Register ``params`` and its subcommands."""
     pr = sub.add_parser("params", help="check or show parameters")
     psub = pr.add_subparsers(dest="params_command", required=True)
-    pc = psub.add_parser("check", help="validate parameter files")
-    pc.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    pc = psub.add_parser(
+        "check",
+        help="validate parameter files, or a vintage whole",
+        description="Validate each FILE on its own. With --vintage DATE (and no file), check "
+        "the vintage whole: every input of its scenarios cites only facts published by DATE, "
+        "its estimates equal a refit on the rows published by DATE, and its content hash is "
+        "the one recorded. With files and --vintage, the files must also cite nothing later.",
+    )
+    pc.add_argument("files", nargs="*", type=Path, metavar="FILE")
+    common.add_vintage(pc)
+    pc.add_argument("--params-dir", type=Path, default=None, help=argparse.SUPPRESS)
     pc.set_defaults(func=cmd_check)
+    pr_ = psub.add_parser(
+        "record",
+        help="record a vintage's content hash after a deliberate change, with its reason",
+    )
+    pr_.add_argument("--vintage", metavar="DATE", required=True)
+    pr_.add_argument("--reason", required=True, help="why the frozen vintage changed")
+    pr_.set_defaults(func=cmd_record)
     ps = psub.add_parser("show", help="print the merged, resolved parameters with their evidence")
     common.scenario_args(ps)
+    common.add_vintage(ps)
     ps.add_argument(
         "--json", action="store_true", help="nested JSON; its key paths are what --set takes"
     )
@@ -64,10 +81,60 @@ def check_file(file: Path) -> str:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    """Validate each file named."""
+    """Validate each file named, or a vintage whole."""
+    from h200cast.results import vintages
+
+    if not args.files:
+        if args.vintage is None:
+            raise InputError(
+                "expected a file to check, or --vintage DATE to check a vintage whole",
+                key="FILE",
+            )
+        v, digest = vintages.check(args.vintage, args.params_dir)
+        print(
+            f"ok  vintage {v.name}  (origin {v.origin}; {len(vintages.refs(v))} scenarios cite "
+            f"only facts published by {v.date}; estimates refit; content hash {digest[:12]} as recorded)"
+        )
+        return 0
+    day = None
+    if args.vintage is not None:
+        from h200cast.scenario.vintage import parse_date
+
+        common.vintage_name(args)
+        day = parse_date(args.vintage)
     for f in args.files:
         kind = check_file(f)
-        print(f"ok  {f}  ({kind})")
+        if day is not None:
+            _cites_by(Path(f), day)
+        print(f"ok  {f}  ({kind}{f', cites nothing after {day}' if day else ''})")
+    return 0
+
+
+def _cites_by(file: Path, day: Any) -> None:
+    """Fail when ``file`` cites a fact published after ``day``, naming the key and the id."""
+    from h200cast.estimation.evidence import cached
+    from h200cast.io.yamlfile import load_yaml
+    from h200cast.scenario.load import cited
+
+    facts = cached().facts
+    for loc, ids in cited(load_yaml(file)):
+        late = [i for i in ids if i in facts and facts[i].date > day]
+        if late:
+            raise InputError(
+                f"cites evidence published after the vintage {day}: "
+                + ", ".join(f"{i} ({facts[i].date})" for i in late),
+                file=file,
+                key=".".join(loc[:-1]),
+                value=late,
+            )
+
+
+def cmd_record(args: argparse.Namespace) -> int:
+    """Record a vintage's current content hash with a reason."""
+    from h200cast.results import vintages
+
+    f, digest = vintages.record(args.vintage, args.reason)
+    print(f"recorded {digest[:12]} in {f}")
     return 0
 
 
@@ -83,6 +150,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         switching=args.switching,
         overrides=args.overrides,
         params_dir=args.params_dir,
+        vintage=args.vintage,
     )
     if args.json:
         print(json.dumps(sc.model_dump(mode="json", exclude_none=True), indent=2))

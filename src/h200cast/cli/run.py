@@ -45,6 +45,7 @@ def add(sub: Any) -> None:
         metavar="DATE",
         help="refit estimated parameters on evidence published by DATE (YYYY-MM-DD)",
     )
+    common.add_vintage(r)
     r.set_defaults(func=cmd)
 
 
@@ -65,7 +66,10 @@ def cmd(args: argparse.Namespace) -> int:
         point=args.point,
         params_dir=args.params_dir,
         as_of=args.as_of,
+        vintage=args.vintage,
     )
+    if res.conditioning and res.conditioning.simulated and not args.json:
+        print(f"h200cast: {res.conditioning.line()}", file=sys.stderr)
     if res.later_evidence:
         shown = ", ".join(res.later_evidence[:3]) + (", ..." if len(res.later_evidence) > 3 else "")
         print(

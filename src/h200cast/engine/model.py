@@ -537,6 +537,39 @@ class Paths:
             p,
         )
 
+    def take(self, index: np.ndarray) -> Paths:
+        """The paths of the draws at ``index`` only (a subset, in that order).
+
+        Only the primary series are carried; every derived one is recomputed from them
+        on first use, as for a fresh run.
+        """
+        primary = {k: x[index] for k, x in self.arrays.items() if k not in _DERIVED}
+        w = self.stance_weights if self.stance_weights.shape[0] == 1 else self.stance_weights[index]
+        d = Draws(len(index), {k: x[index] for k, x in self.draws.values.items()})
+        return Paths(self.months, self.stance_names, w, d, self.clock, primary)
+
+    @staticmethod
+    def concat(parts: list[Paths]) -> Paths:
+        """The draws of several runs of one scenario as one set, in order."""
+        first = parts[0]
+        if len(parts) == 1:
+            return first
+        ws = [p.stance_weights for p in parts]
+        if all(w.shape[0] == 1 for w in ws):
+            w = ws[0]
+        else:
+            w = np.concatenate(
+                [
+                    np.broadcast_to(w, (p.n_draws, *w.shape[1:]))
+                    for w, p in zip(ws, parts, strict=True)
+                ]
+            )
+        keys = [k for k in first.arrays if k not in _DERIVED]
+        arrays = {k: np.concatenate([p.arrays[k] for p in parts]) for k in keys}
+        values = {k: np.concatenate([p.draws.values[k] for p in parts]) for k in first.draws.values}
+        n = sum(p.n_draws for p in parts)
+        return Paths(first.months, first.stance_names, w, Draws(n, values), first.clock, arrays)
+
     def balance(self) -> Balance:
         if "_balance" not in self.__dict__:
             self.__dict__["_balance"] = market_balance(

@@ -438,15 +438,16 @@ def fit(name: str, as_of: dt.date | None = None) -> Fit:
     return ESTIMATES[name](as_of=as_of)
 
 
-def stored(name: str, params_dir: Path | None = None) -> dict[str, Any]:
-    """An estimate as written by ``h200cast estimate`` (no refitting)."""
+def stored(name: str, params_dir: Path | None = None, vintage: str | None = None) -> dict[str, Any]:
+    """An estimate as written by ``h200cast estimate`` for a vintage (the latest by default),
+    no refitting."""
     from h200cast.io.yamlfile import load_yaml
 
     if name not in ESTIMATES:
         raise InputError(
             f"unknown estimate; expected one of: {', '.join(ESTIMATES)}", key="estimate", value=name
         )
-    return load_yaml(settings.estimates_dir(params_dir) / f"{name}.yaml")
+    return load_yaml(settings.estimates_dir(vintage, params_dir) / f"{name}.yaml")
 
 
 def predict(prediction: dict[str, Any], X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -70,7 +70,7 @@ REPORTING_LAG = dt.timedelta(days=28)
 # The history files were curated from the evidence published by this day. Fits and
 # backtests count a quarter as reported only by then (unless given an as-of date), so
 # that evidence added later changes them only once the history files are revised.
-VINTAGE = dt.date(2026, 1, 31)
+VINTAGE = dt.date(2026, 4, 30)
 
 
 @dataclass(frozen=True)

@@ -23,8 +23,10 @@ from h200cast.engine.model import Paths, simulate
 from h200cast.errors import InputError
 from h200cast.io import manifest
 from h200cast.io.atomic import atomic_dir
+from h200cast.results.conditioning import Conditioning
 from h200cast.results.scenarios import load_scenario
 from h200cast.results.store import summary_csv, write_paths_parquet
+from h200cast.scenario import calendar
 from h200cast.scenario.ref import ScenarioRef
 from h200cast.scenario.schema import Scenario
 
@@ -44,6 +46,17 @@ class Result:
     point: bool
     as_of: str | None = None
     later_evidence: list[str] = field(default_factory=list)
+    conditioning: Conditioning | None = None
+
+    @property
+    def vintage(self) -> str | None:
+        """The vintage the run was made at."""
+        return self.conditioning.vintage if self.conditioning else None
+
+    @property
+    def origin(self) -> str | None:
+        """The forecast origin: the first month not observed at the vintage."""
+        return self.conditioning.origin if self.conditioning else None
 
     @property
     def label(self) -> str:
@@ -133,6 +146,7 @@ class Result:
             "seed": self.seed,
             "point": self.point,
             "params_sha256": self.scenario.digest(),
+            **({"vintage": self.vintage, "origin": self.origin} if self.conditioning else {}),
         }
 
     def to_json(self) -> dict[str, Any]:
@@ -141,6 +155,7 @@ class Result:
             **self.identity(),
             "as_of": self.as_of,
             "params_citing_later_evidence": self.later_evidence,
+            "conditioning": self.conditioning.as_dict() if self.conditioning else None,
             "metrics": self.stats,
             "stance_shares": self.stance_shares(),
         }
@@ -184,8 +199,9 @@ def run(
     point: bool = False,
     params_dir: Path | None = None,
     as_of: dt.date | None = None,
+    vintage: str | dt.date | None = None,
 ) -> Result:
-    """Resolve a scenario with overrides, and run the model.
+    """Resolve a scenario with overrides at a vintage, and run the model on the months not yet observed.
 
     Parameters
     ----------
@@ -202,6 +218,10 @@ def run(
     as_of
         Refit estimated parameters on evidence published by this date; hand-set
         parameters that cite later evidence are listed in ``later_evidence``.
+    vintage
+        The frozen parameter set and observations as of this date (``params/vintages/``;
+        the latest when None). The months before its origin are observed: only draws
+        that reproduce them are kept (see :mod:`h200cast.results.conditioning`).
     """
     for key, value, least in (
         ("draws", draws, 1),
@@ -209,9 +229,22 @@ def run(
     ):  # notebooks pass these as typed
         if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < least:
             raise InputError(f"expected a whole number >= {least}", key=key, value=repr(value))
-    scenario = load_scenario(ref, overrides=tuple(overrides), params_dir=params_dir, as_of=as_of)
+    from h200cast import settings
+    from h200cast.results import conditioning as cond
+    from h200cast.scenario.load import load_vintage
+
+    v, _ = load_vintage(Path(params_dir) if params_dir else settings.params_dir(), vintage)
+    scenario = load_scenario(
+        ref, overrides=tuple(overrides), params_dir=params_dir, as_of=as_of, vintage=v.name
+    )
     check_draws(1 if point else draws, scenario.calendar.horizon_months)
-    paths = simulate(scenario, draws=draws, seed=seed, point=point)
+    months = calendar.month_labels(scenario.calendar.start, scenario.calendar.horizon_months)
+    found = cond.constraints(v, scenario, months)
+    if not point and any(not c.by_construction for c in found):
+        paths, conditioned = cond.simulate_conditioned(scenario, v, found, draws, seed)
+    else:
+        paths = simulate(scenario, draws=draws, seed=seed, point=point)
+        conditioned = cond.Conditioning(v.name, v.origin, tuple(found), 0, 0, 0, 0, {})
     later = params_citing_after(scenario, as_of) if as_of else []
     return Result(
         scenario,
@@ -222,6 +255,7 @@ def run(
         point,
         as_of.isoformat() if as_of else None,
         later,
+        conditioned,
     )
 
 

@@ -42,10 +42,12 @@ def load_scenario(
     params_dir: Path | None = None,
     base_file: Path | None = None,
     as_of: dt.date | None = None,
+    vintage: str | dt.date | None = None,
 ) -> Scenario:
     """Build, validate and evidence-check a scenario (see :func:`h200cast.scenario.load.load_scenario`).
 
-    Give a :class:`ScenarioRef` or exactly one of ``stance``, ``path`` and ``switching``.
+    Give a :class:`ScenarioRef` or exactly one of ``stance``, ``path`` and ``switching``;
+    ``vintage`` is a date in ``params/vintages/`` (the latest when None).
     """
     ref = ref or ScenarioRef.of(stance=stance, path=path, switching=switching)
     return load.load_scenario(
@@ -56,4 +58,5 @@ def load_scenario(
         evidence_ids=evidence_ids(),
         as_of=as_of,
         refit=refit if as_of else None,
+        vintage=vintage,
     )

@@ -27,6 +27,7 @@ OBSERVATION_COLUMNS = (
     "period_end",
     "value",
     "unit",
+    "basis",
     "evidence",
     "note",
 )
@@ -50,6 +51,7 @@ class Observation:
     note: str
     file: str = ""  # where the row came from, for messages
     line: int = 0
+    basis: str = "reported"  # reported | carried (no change reported: absence of news)
 
     def error(self, message: str, column: str, value: object) -> InputError:
         """An InputError naming this row's file, line and ``column``."""
@@ -104,6 +106,10 @@ def load_observations(path: Path | None = None) -> list[Observation]:
         value = r.number(row, "value")
         if VARIABLES[row["variable"]][0] == "share" and not 0.0 <= value <= 1.0:
             raise r.error("expected a share in [0, 1]", "value", row["value"])
+        if row["basis"] not in STATE_BASES:
+            raise r.error(
+                f"expected a basis, one of: {', '.join(STATE_BASES)}", "basis", row["basis"]
+            )
         ids, _ = r.evidence(row)
         _known_by(r, row, observed_on, ids)
         ob = Observation(
@@ -117,6 +123,7 @@ def load_observations(path: Path | None = None) -> list[Observation]:
             row["note"],
             str(path),
             r.line,
+            row["basis"],
         )
         key = (ob.variable, start, end)
         if key in seen and not math.isclose(seen[key].value, value, rel_tol=1e-9, abs_tol=0.0):

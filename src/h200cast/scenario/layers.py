@@ -93,14 +93,14 @@ def _is_spec(d: Mapping[str, Any]) -> bool:
 
 def resolve_estimates(
     layers: Layers,
-    params_dir: Path,
+    estimates: Path,
     as_of: dt.date | None = None,
     refit: Refit | None = None,
 ) -> None:
     """Replace every ``{from_estimate: NAME}`` by the fitted distribution.
 
-    Without ``as_of`` the fit stored by ``h200cast estimate`` in
-    ``params/estimates/NAME.yaml`` is read (no refitting, no statsmodels import); with
+    Without ``as_of`` the fit stored by ``h200cast estimate`` in ``estimates/NAME.yaml``
+    (a vintage's, ``params/vintages/DATE/estimates/``) is read (no refitting, no statsmodels import); with
     ``as_of`` the estimate is refitted on the rows published by that date by ``refit``,
     which the caller hands in (this layer does not import the estimation code).
     """
@@ -120,7 +120,7 @@ def resolve_estimates(
         if as_of is not None and refit is not None:
             stored, where = refit(str(name), as_of), f"estimate {name} as of {as_of}"
         else:
-            f = params_dir / "estimates" / f"{name}.yaml"
+            f = Path(estimates) / f"{name}.yaml"
             if not f.is_file():
                 known = ", ".join(sorted(x.stem for x in f.parent.glob("*.yaml"))) or "(none)"
                 raise InputError(

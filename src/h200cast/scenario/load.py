@@ -41,6 +41,7 @@ from h200cast.scenario.schema import (
     StrictSpec,
     Switching,
 )
+from h200cast.scenario.vintage import Vintage, estimates_dir, vintage_file
 
 Kind = Literal["stances", "paths", "switching", "estimates"]
 """The named parameter folders."""
@@ -97,6 +98,64 @@ def _named_file(params_dir: Path, kind: Kind, name: str) -> Path:
     return p
 
 
+def load_vintage(params_dir: Path, name: str | dt.date | None = None) -> tuple[Vintage, Path]:
+    """Read and validate a vintage (the latest when ``name`` is None): the model and its file."""
+    f = vintage_file(params_dir, name)
+    layers = Layers()
+    layers.merge(load_yaml(f), str(f))
+    v: Vintage = validate(layers, Vintage)
+    if v.name != f.parent.name:
+        raise InputError(
+            f"expected the date to match the folder name {f.parent.name!r}",
+            file=f,
+            key="date",
+            value=v.name,
+        )
+    if v.previous is not None and v.previous >= v.date:
+        raise InputError(
+            "expected an earlier vintage", file=f, key="previous", value=v.previous.isoformat()
+        )
+    _named_file(params_dir, "paths", v.history_path)
+    _named_file(params_dir, "switching", v.switching)
+    return v, f
+
+
+def _history(params_dir: Path, v: Vintage) -> dict[str, Any]:
+    return load_yaml(_named_file(params_dir, "paths", v.history_path))
+
+
+def at_origin(path: dict[str, Any], history: Mapping[str, Any], origin: str) -> dict[str, Any]:
+    """A stance path whose months before ``origin`` are the observed ``history``.
+
+    The history's steps that start before the origin come first; from the origin on,
+    ``path`` holds: the step of ``path`` in effect on the origin's first day, re-dated
+    to it, and every later step. What the user chose is the future; the past is data.
+    """
+    first = dt.date.fromisoformat(f"{origin}-01")
+
+    def day(step: Any) -> dt.date | None:
+        raw = step.get("start") if isinstance(step, dict) else None
+        if isinstance(raw, dt.date):
+            return raw
+        try:
+            return dt.date.fromisoformat(str(raw))
+        except ValueError:
+            return None  # reported by validation, with the file named
+
+    steps = [s for s in path.get("steps") or [] if isinstance(s, dict)]
+    before = [
+        s for s in history.get("steps") or [] if isinstance(s, dict) and (day(s) or first) < first
+    ]
+    in_effect = [s for s in steps if (day(s) or first) <= first]
+    later = [s for s in steps if (day(s) or first) > first]
+    head = [{**in_effect[-1], "start": first}] if in_effect else []
+    return {
+        **path,
+        "description": f"{path.get('description', '')} (before {origin}: {history.get('name')}, as observed)",
+        "steps": [*before, *head, *later],
+    }
+
+
 def build_layers(
     *,
     stance: str | None = None,
@@ -107,8 +166,14 @@ def build_layers(
     base_file: Path | None = None,
     as_of: dt.date | None = None,
     refit: Refit | None = None,
+    vintage: str | dt.date | None = None,
 ) -> Layers:
-    """Merge base, the stance / path / switching chain, and overrides into one tree (not yet validated)."""
+    """Merge base, the vintage, the stance / path / switching chain, and overrides into one tree.
+
+    The tree is not yet validated. ``vintage`` names a vintage (the latest when None):
+    its ``parameters`` replace entries of the base, its estimates are read, and before
+    its origin every stance or path follows its history path (see :func:`at_origin`).
+    """
     if sum(x is not None for x in (stance, path, switching)) != 1:
         raise InputError(
             "give exactly one of a stance, a path or a switching chain",
@@ -116,8 +181,11 @@ def build_layers(
         )
     params_dir = Path(params_dir) if params_dir else settings.params_dir()
     base_file = Path(base_file) if base_file else params_dir / "base.yaml"
+    v, vfile = load_vintage(params_dir, vintage)
     layers = Layers()
     layers.merge(load_yaml(base_file), str(base_file))
+    if v.parameters:
+        layers.merge(v.parameters, str(vfile))
     start = layers.tree.get("calendar", {}).get("start", "2026-01")
     names: set[str] = set()
     if switching is not None:
@@ -142,15 +210,18 @@ def build_layers(
                 f"unknown stance; expected one of: {', '.join(STANCES)}", key="stance", value=stance
             )
         _named_file(params_dir, "stances", stance)
-        layers.merge(
-            _one_stance_path(stance, start, "one stance for the whole horizon"),
-            "--stance",
-            ("path",),
-        )
-        names.add(stance)
+        one = _one_stance_path(stance, start, "one stance for the whole horizon")
+        if v.origin > start:
+            one = _one_stance_path(stance, v.origin, "held from the forecast origin")
+            one["description"] = f"{stance} from {v.origin}"
+            one = at_origin(one, _history(params_dir, v), v.origin)
+        layers.merge(one, "--stance", ("path",))
+        names |= {s["stance"] for s in one["steps"]}
     elif path is not None:
         f = _named_file(params_dir, "paths", path)
         data = load_yaml(f)
+        if v.origin > start and path != v.history_path:
+            data = at_origin(data, _history(params_dir, v), v.origin)
         layers.merge(data, str(f), ("path",))
         raw_steps = data.get("steps")
         steps = raw_steps if isinstance(raw_steps, list) else []
@@ -170,7 +241,7 @@ def build_layers(
                 value=data.get("name"),
             )
         layers.merge(data, str(sf), ("stances", name))
-    resolve_estimates(layers, params_dir, as_of, refit)
+    resolve_estimates(layers, estimates_dir(params_dir, v), as_of, refit)
     for text in overrides:
         apply_override(layers, *parse_override(text))
     return layers
@@ -266,6 +337,7 @@ def load_scenario(
     evidence_ids: set[str] | None,
     as_of: dt.date | None = None,
     refit: Refit | None = None,
+    vintage: str | dt.date | None = None,
 ) -> Scenario:
     """Build, validate and evidence-check a scenario from the parameter files.
 
@@ -287,6 +359,8 @@ def load_scenario(
     as_of, refit
         Refit every ``from_estimate`` parameter on the evidence published by ``as_of``,
         with ``refit`` (see :data:`h200cast.scenario.layers.Refit`).
+    vintage
+        The vintage (a date, ``YYYY-MM-DD``); the latest when None.
     """
     layers = build_layers(
         stance=stance,
@@ -297,6 +371,7 @@ def load_scenario(
         base_file=base_file,
         as_of=as_of,
         refit=refit,
+        vintage=vintage,
     )
     scenario: Scenario = validate(layers)
     if evidence_ids is not None:
@@ -332,7 +407,7 @@ def check_file(file: Path, data: dict[str, Any], evidence_ids: set[str]) -> File
     layers = Layers()
     layers.merge(data, str(file))
     if kind == "base":
-        resolve_estimates(layers, file.parent)
+        resolve_estimates(layers, _estimates_for(file))
     obj = validate(layers, model)
     if kind == "stance" and obj.name != file.stem:
         raise InputError(
@@ -343,6 +418,15 @@ def check_file(file: Path, data: dict[str, Any], evidence_ids: set[str]) -> File
         )
     check_evidence(obj, evidence_ids, layers)
     return kind
+
+
+def _estimates_for(base_file: Path) -> Path:
+    """Where a base file's ``from_estimate`` entries are read: the latest vintage of its
+    folder, or of the checkout's ``params/`` for a copy kept elsewhere."""
+    for folder in (base_file.parent, settings.params_dir()):
+        if (folder / "vintages").is_dir():
+            return estimates_dir(folder, load_vintage(folder)[0])
+    return settings.params_dir() / "vintages"  # none anywhere: the estimate is reported unknown
 
 
 def check_estimate_file(file: Path, data: dict[str, Any], names: Iterable[str]) -> None:

@@ -216,11 +216,13 @@ def what_if(
     overrides: Mapping[str, Any] | Iterable[str] | None = None,
     draws: int = 300,
     seed: int = 20260131,
+    vintage: str | None = None,
 ) -> pd.DataFrame:
     """The model over a grid of input values (every combination), on common draws.
 
     Returns one row per grid point and metric: the inputs, ``metric``, and its P5, P50,
-    P95 and mean (see :func:`h200cast.explore.sensitivity.grid`).
+    P95 and mean (see :func:`h200cast.explore.sensitivity.grid`). ``vintage`` as in
+    :func:`run`; the grid's draws are not conditioned on the observed months.
     """
     from h200cast.explore.sensitivity import grid
 
@@ -238,6 +240,7 @@ def what_if(
         overrides=overrides_list(overrides),
         draws=draws,
         seed=seed,
+        vintage=vintage,
     )
 
 

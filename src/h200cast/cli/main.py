@@ -22,11 +22,12 @@ from h200cast.cli import (
     report,
     run,
     scenarios,
+    score,
     sweep,
 )
 from h200cast.errors import InputError
 
-GROUPS = (run, estimate, params, evidence, sweep, check, scenarios, notebooks, report)
+GROUPS = (run, estimate, params, evidence, sweep, check, scenarios, score, notebooks, report)
 """Command modules, each with ``add(subparsers)``; their commands set ``func``."""
 
 

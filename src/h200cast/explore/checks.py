@@ -93,6 +93,9 @@ class _Check(_Strict):
     draws: int = Field(default=500, ge=1, le=100_000)
     seed: int = Field(default=20260131, ge=0)
     point: bool = Field(default=False, description="one run at every parameter's central value")
+    vintage: str | None = Field(
+        default=None, description="the vintage to run at (default: the file's `vintage:`)"
+    )
 
     def sources(self) -> dict[str, str]:
         """The scenario keys given: stance / path / switching."""
@@ -276,6 +279,10 @@ KINDS: dict[str, type[BaseModel]] = {
 class ChecksFile(_Strict):
     """Everything in ``params/checks.yaml``."""
 
+    vintage: str | None = Field(
+        default=None,
+        description="the vintage every check runs at unless it names one (default: the latest)",
+    )
     checks: list[Check] = Field(min_length=1)
 
 
@@ -294,9 +301,13 @@ def load_checks(file: Path | None = None) -> list[Check]:
     _RESOLVED.clear()  # parameter files may have changed since the last load
     data = load_yaml(file)
     try:
-        checks = ChecksFile.model_validate(data).checks
+        whole = ChecksFile.model_validate(data)
     except ValidationError as exc:
         raise _schema_error(exc, data, file) from None
+    checks = [
+        c if c.vintage or not whole.vintage else c.model_copy(update={"vintage": whole.vintage})
+        for c in whole.checks
+    ]
     seen: dict[str, int] = {}
     for i, c in enumerate(checks):
         if c.name in seen:
@@ -394,10 +405,10 @@ _RESOLVED: dict[tuple[Any, ...], tuple[Layers, Scenario]] = {}
 
 
 def _layers_and_scenario(
-    source: dict[str, str], overrides: tuple[str, ...]
+    source: dict[str, str], overrides: tuple[str, ...], vintage: str | None = None
 ) -> tuple[Layers, Scenario]:
     """Merged layers and the validated scenario (cached: many checks share a scenario)."""
-    key = (str(settings.params_dir()), tuple(sorted(source.items())), overrides)
+    key = (str(settings.params_dir()), tuple(sorted(source.items())), overrides, vintage)
     if key not in _RESOLVED:
         from h200cast.estimation.evidence import fact_ids
 
@@ -406,6 +417,7 @@ def _layers_and_scenario(
             path=source.get("path"),
             switching=source.get("switching"),
             overrides=overrides,
+            vintage=vintage,
         )
         sc = validate(layers)
         check_evidence(sc, fact_ids(), layers)
@@ -416,7 +428,7 @@ def _layers_and_scenario(
 def _resolve(c: Check, file: Path, i: int, source: dict[str, str]) -> tuple[Layers, Scenario]:
     """The merged layers and validated scenario of a check, errors naming the checks file."""
     try:
-        return _layers_and_scenario(source, c.override_args())
+        return _layers_and_scenario(source, c.override_args(), c.vintage)
     except InputError as exc:
         if exc.file == "--set" or exc.key in c.overrides:
             key, message = f"overrides.{exc.key}" if exc.key else "overrides", exc.message
@@ -470,7 +482,7 @@ def run_check(c: Check) -> CheckResult:
 
 
 def _scenario(c: Check, **source: str) -> Scenario:
-    return _layers_and_scenario(source or c.sources(), c.override_args())[1]
+    return _layers_and_scenario(source or c.sources(), c.override_args(), c.vintage)[1]
 
 
 def _simulate(c: Check, **source: str) -> Paths:

@@ -33,6 +33,7 @@ def one_at_a_time(
     path: str | None = None,
     overrides: Sequence[str] = (),
     metrics: Sequence[str] | None = None,
+    vintage: str | None = None,
 ) -> pd.DataFrame:
     """Change in each metric when each uncertain input moves to its low and high end.
 
@@ -42,7 +43,7 @@ def one_at_a_time(
     """
     import pandas as pd
 
-    sc = load_scenario(stance=stance, path=path, overrides=tuple(overrides))
+    sc = load_scenario(stance=stance, path=path, overrides=tuple(overrides), vintage=vintage)
     central = sample(sc, 1, 0, point=True).values
     moved = [
         (key, end, float(v))
@@ -98,6 +99,7 @@ def grid(
     draws: int = 300,
     seed: int = 20260131,
     metrics: Sequence[str] = ("us_fee_revenue_total_usd",),
+    vintage: str | None = None,
 ) -> pd.DataFrame:
     """Metrics over a grid of input values, each grid point with the same sampled draws.
 
@@ -110,7 +112,7 @@ def grid(
 
     import pandas as pd
 
-    sc = load_scenario(stance=stance, path=path, overrides=tuple(overrides))
+    sc = load_scenario(stance=stance, path=path, overrides=tuple(overrides), vintage=vintage)
     base = sample(sc, draws, seed)
     points = list(itertools.product(*axes.values()))
     vals = {k: np.tile(v, len(points)) for k, v in base.values.items()}
@@ -311,9 +313,12 @@ def model_sobol(
     seed: int = 0,
     params_dir: Path | None = None,
     overrides: Sequence[str] = (),
+    vintage: str | None = None,
 ) -> SobolIndices:
     """Sobol indices of model outputs over the inputs in ``ranges``; other inputs at their central values."""
-    sc = load_scenario(stance=stance, path=path, params_dir=params_dir, overrides=tuple(overrides))
+    sc = load_scenario(
+        stance=stance, path=path, params_dir=params_dir, overrides=tuple(overrides), vintage=vintage
+    )
     central = sample(sc, 1, 0, point=True).values
     keys = list(ranges)
 

@@ -121,9 +121,10 @@ def parse_date(text: object, key: str = "--vintage") -> dt.date:
 
 
 def vintage_file(params_dir: Path, name: str | dt.date | None = None) -> Path:
-    """The file of vintage ``name`` (the latest when None); unknown names are an error."""
+    """The file of vintage ``name`` (the default when None or empty: ``$H200CAST_VINTAGE``,
+    else the latest); unknown names are an error."""
     names = available(params_dir)
-    if name is None:
+    if name is None or name == "":
         chosen = settings.default_vintage(params_dir)
         if chosen is None:
             latest(params_dir)  # raises: there is none

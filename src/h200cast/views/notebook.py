@@ -27,6 +27,7 @@ from h200cast import settings
 from h200cast.errors import InputError
 from h200cast.results.result import Result, run
 from h200cast.scenario.ref import ScenarioRef
+from h200cast.scenario.vintage import Vintage
 from h200cast.views.units import display
 
 if TYPE_CHECKING:
@@ -100,8 +101,12 @@ def run_from_parameters(
     overrides: dict | None = None,
     draws: int = 1000,
     seed: int = 20260131,
+    vintage: str = "",
 ) -> Result:
-    """Run the model from a notebook's parameters cell: ``path``, then ``switching``, then ``stance``."""
+    """Run the model from a notebook's parameters cell: ``path``, then ``switching``, then ``stance``.
+
+    ``vintage`` is a date in ``params/vintages/``; empty means the latest.
+    """
     for name, value in (("stance", stance), ("path", path), ("switching", switching)):
         _checked(name, value, str, 'a name (text), or "" for none')
     _checked(
@@ -112,8 +117,15 @@ def run_from_parameters(
     )
     _checked("draws", draws, int, "a whole number >= 1")
     _checked("seed", seed, int, "a whole number >= 0")
+    _checked("vintage", vintage, str, 'a date YYYY-MM-DD in params/vintages/, or "" for the latest')
     sets = [f"{k}={v}" for k, v in (overrides or {}).items()]
-    return run(scenario_ref(stance, path, switching), overrides=sets, draws=draws, seed=seed)
+    return run(
+        scenario_ref(stance, path, switching),
+        overrides=sets,
+        draws=draws,
+        seed=seed,
+        vintage=vintage or None,
+    )
 
 
 def scenario_ref(stance: str = "", path: str = "", switching: str = "") -> ScenarioRef:
@@ -261,3 +273,11 @@ def comparison_answer(results: list[Result]) -> str:
         f"{worst}** to **${fee[best] / 1e9:.2f} billion under {best}** (means over draws; the "
         "median is zero under every stance, because in most draws nothing ships or nothing is collected)."
     )
+
+
+def vintage(name: str = "") -> Vintage:
+    """The vintage a notebook runs at (``""``: the latest): its date, origin, history path and chain."""
+    from h200cast.scenario.load import load_vintage
+
+    _checked("vintage", name, str, 'a date YYYY-MM-DD in params/vintages/, or "" for the latest')
+    return load_vintage(settings.params_dir(), name or None)[0]

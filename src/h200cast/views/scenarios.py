@@ -107,8 +107,8 @@ def signpost_frame(signs: list[dict[str, Any]]) -> Any:
                 "signpost": r["label"],
                 "by": r["by"],
                 "probability (%)": round(100 * r["probability"], 1),
-                "P50 shipments if seen (k)": round(r["p50_if_seen"] / 1e3),
-                "if not (k)": round(r["p50_if_not_seen"] / 1e3),
+                "P50 shipments if seen (k)": _thousands(r["p50_if_seen"]),
+                "if not (k)": _thousands(r["p50_if_not_seen"]),
                 "moves forecast": r["moves_forecast"],
             }
             for r in signs
@@ -143,3 +143,8 @@ def scenario_chart(scen: list[dict[str, Any]]) -> tuple[Any, Any]:
         order=[r["scenario"] for r in scen],
     )
     return chart, table
+
+
+def _thousands(x: float) -> float | None:
+    """``x`` in thousands, rounded; None (shown blank) where no draw saw the signpost."""
+    return None if np.isnan(x) else round(x / 1e3)

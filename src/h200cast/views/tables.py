@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from h200cast.estimation.evidence import Evidence
     from h200cast.explore.checks import CheckResult
     from h200cast.explore.sweep import ExpectationResult
+    from h200cast.results.scorecard import VintageScores
     from h200cast.scenario.schema import Scenario
 
 
@@ -270,3 +271,83 @@ def sobol_table(df: pd.DataFrame) -> str:
         for r in df.to_dict("records")
     ]
     return render(rows, ["output", "", "input", "first order", "total"])
+
+
+def scorecard_text(cards: Sequence[VintageScores]) -> str:
+    """The scorecard for a terminal: per vintage, the mean CRPS and coverage of each forecast,
+    the dated events' Brier scores, and what could not be scored."""
+    from h200cast.engine.model import VARIABLES
+
+    out: list[str] = []
+    for c in cards:
+        v = c.vintage
+        out.append(
+            f"== vintage {v.name} (forecast from {v.origin}, chain {v.switching}, {c.draws:,} draws)"
+        )
+        scored = [r for r in c.rows if r.scored]
+        if scored:
+            rows = []
+            for r in scored:
+                unit = VARIABLES[r.quantity][0]
+                obs, med, crps = (f"{x or 0.0:,.0f}" for x in (r.observed, r.median, r.crps))
+                label = unit
+                cover = "/".join(
+                    {True: "in", False: "out", None: "pt"}[r.coverage.get(lv)]
+                    for lv in (50, 80, 90)
+                )
+                rows.append(
+                    [r.quantity, r.period, r.forecast, obs, med, crps, label, f"{r.pit:.2f}", cover]
+                )
+            out.append(
+                render(
+                    rows,
+                    [
+                        "quantity",
+                        "period",
+                        "forecast",
+                        "observed",
+                        "median",
+                        "CRPS",
+                        "unit",
+                        "PIT",
+                        "50/80/90",
+                    ],
+                )
+            )
+            cov = [
+                [
+                    ln.forecast,
+                    f"{ln.level:g}%",
+                    f"{ln.hits}/{ln.scored}",
+                    "-" if ln.rate is None else f"{ln.rate:.0%}",
+                    str(ln.point_masses),
+                ]
+                for ln in c.coverage()
+                if ln.forecast == "model"
+            ]
+            out += [
+                "",
+                "coverage (model; 'pt' = a point at the observed value, not counted as a hit):",
+            ]
+            out.append(render(cov, ["forecast", "level", "hits", "rate", "point masses left out"]))
+            hist = c.pit_histogram()
+            out.append(f"PIT histogram (10 bins, model): {' '.join(str(int(x)) for x in hist)}")
+        if c.events:
+            ev = [
+                [
+                    e.event,
+                    e.forecast,
+                    f"{e.p:.3f}",
+                    "yes" if e.outcome else "no",
+                    f"{e.brier:.3f}",
+                    f"{e.log_score:.2f}" + ("*" if e.clipped else ""),
+                ]
+                for e in c.events
+            ]
+            out += ["", "dated events (* log score with p clipped to [1e-6, 1 - 1e-6]):"]
+            out.append(render(ev, ["event", "forecast", "p", "happened", "Brier", "log"]))
+        if c.not_scored:
+            out += ["", "not scored:"]
+            out += [f"  {n.what} {n.period}: {n.reason}" for n in c.not_scored]
+        out.append("")
+    return "\n".join(out).rstrip() + "\n"

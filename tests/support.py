@@ -19,7 +19,11 @@ def scenario(
     switching: str | None = None,
     vintage: str | None = None,
 ) -> Scenario:
-    """A validated scenario from the committed parameter files (cached per arguments)."""
+    """A validated scenario from the committed parameter files (cached per arguments and
+    per vintage: the default one can be set by $H200CAST_VINTAGE, as tests/engine/ does)."""
+    from h200cast import settings
+
+    vintage = vintage or settings.default_vintage()
     key = (stance, path, overrides, switching, vintage)
     if key not in _CACHE:
         _CACHE[key] = load_scenario(

@@ -244,12 +244,13 @@ def what_if(
     )
 
 
-def fitted(name: str) -> dict[str, Any]:
-    """The stored fit of an estimated parameter (``params/estimates/NAME.yaml``), no refitting.
+def fitted(name: str, vintage: str | None = None) -> dict[str, Any]:
+    """The stored fit of an estimated parameter at a vintage (the latest by default), no refitting.
 
-    Holds ``spec`` (the distribution the parameter uses) and ``record`` (data, method,
-    coefficients and residual checks). ``h200cast estimate`` refits and stores them.
+    Read from ``params/vintages/DATE/estimates/NAME.yaml``. Holds ``spec`` (the
+    distribution the parameter uses) and ``record`` (data, method, coefficients and
+    residual checks). ``h200cast estimate --vintage DATE`` refits and stores them.
     """
     from h200cast.estimation.estimate import stored
 
-    return stored(name)
+    return stored(name, vintage=vintage or None)

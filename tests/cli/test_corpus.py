@@ -212,7 +212,7 @@ FAULTS = [
         "observations-contradict",
         _append(
             "D/observations/observations.csv",
-            b"2026-02-28,shipments,2026-01,2026-01,5,units,L239,a second January count\n",
+            b"2026-02-28,shipments,2026-01,2026-01,5,units,reported,L239,a second January count\n",
         ),
         ["evidence", "check"],
         ["observations.csv", "contradicts line"],

@@ -43,6 +43,15 @@ AMPLE = textwrap.indent(
 """The hand-computed case of tests/engine/test_model.py, as the overrides of a check in a list."""
 
 
+@pytest.fixture(autouse=True)
+def _january_vintage(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cases are worked out on model 2 as set on 2026-01-31, as params/checks.yaml runs
+    (a checks file without `vintage:` would otherwise run at the latest vintage)."""
+    from h200cast.settings import VINTAGE_ENV
+
+    monkeypatch.setenv(VINTAGE_ENV, "2026-01-31")
+
+
 def write(tmp_path: Path, body: str) -> Path:
     """A checks file in ``tmp_path`` holding ``body`` (YAML, dedented)."""
     f = tmp_path / "checks.yaml"

@@ -92,7 +92,9 @@ def test_report_holds_every_output(built: Path) -> None:
 
 def test_index_links_resolve_and_nothing_comes_from_another_host(built: Path) -> None:
     pages = sorted(built.rglob("*.html"))
-    assert len(pages) == 2 + 3 + 1  # index, what-if, three stance pages, one analysis
+    assert (
+        len(pages) == 2 + 3 + 1 + 1
+    )  # index, what-if, three stance pages, one analysis, track record
     for page in pages:
         links = _links(page)
         text = page.read_text(encoding="utf-8")

@@ -29,7 +29,7 @@ from support import ROOT
 from h200cast.report.runner import Job, execute_many, notebook_paths
 
 NOTEBOOKS = notebook_paths()
-PARAMETERS = {"stance", "path", "switching", "overrides", "draws", "seed", "output_dir"}
+PARAMETERS = {"stance", "path", "switching", "overrides", "draws", "seed", "vintage", "output_dir"}
 _GOLDENS_ENV = os.environ.get("H200CAST_GOLDENS", "")
 GOLDEN_DIRS = [Path(p) for p in _GOLDENS_ENV.split(os.pathsep) if p] or [ROOT / "notebooks"]
 GOLDENS = [d / p.name for d in GOLDEN_DIRS for p in NOTEBOOKS]

@@ -67,11 +67,19 @@ def check_file(file: Path) -> str:
 
         load.check_estimate_file(file, data, ESTIMATES)
         return "estimate"
-    if set(data) == {"checks"}:
+    if "checks" in data and set(data) <= {"checks", "vintage"}:
         from h200cast.explore.checks import load_checks
 
         load_checks(file)
         return "checks"
+    if "origin" in data and "history_path" in data:
+        from h200cast.scenario.layers import Layers
+        from h200cast.scenario.vintage import Vintage
+
+        layers = Layers()
+        layers.merge(data, str(file))
+        load.validate(layers, Vintage)
+        return "vintage"
     if "design" in data and "inputs" in data:
         from h200cast.explore.sweep import load_spec
 

@@ -49,6 +49,7 @@ def add(sub: Any) -> None:
         metavar="DIR",
         help="parameters folder for the model and every page (default: params/)",
     )
+    common.add_vintage(rep)
     rep.set_defaults(func=cmd)
 
 
@@ -67,4 +68,5 @@ def cmd(args: argparse.Namespace) -> int:
         out=args.out,
         quiet=args.quiet,
         params_dir=args.params_dir,
+        vintage=common.vintage_name(args),
     )

@@ -68,8 +68,6 @@ def cmd(args: argparse.Namespace) -> int:
         as_of=args.as_of,
         vintage=args.vintage,
     )
-    if res.conditioning and res.conditioning.simulated and not args.json:
-        print(f"h200cast: {res.conditioning.line()}", file=sys.stderr)
     if res.later_evidence:
         shown = ", ".join(res.later_evidence[:3]) + (", ..." if len(res.later_evidence) > 3 else "")
         print(
@@ -90,6 +88,8 @@ def cmd(args: argparse.Namespace) -> int:
         f"h200cast {__version__}: {what} {res.ref.name}, {draws}, "
         f"{res.scenario.calendar.horizon_months} months from {res.scenario.calendar.start}"
     )
+    if res.conditioning and res.conditioning.simulated:
+        print(res.conditioning.line())
     print(metrics_table(res.stats))
     if res.switching:
         print("\nshare of draws in each stance:")

@@ -37,6 +37,7 @@ def add(sub: Any) -> None:
     )
     sw.add_argument("--quiet", action="store_true", help="no progress bar")
     sw.add_argument("--params-dir", type=Path, default=None)
+    common.add_vintage(sw)
 
     sw.set_defaults(func=cmd)
 
@@ -47,7 +48,7 @@ def cmd(args: argparse.Namespace) -> int:
     from h200cast.explore import sweep
     from h200cast.views.tables import expectations_table, sobol_table
 
-    spec = sweep.load_spec(args.spec, args.params_dir)
+    spec = sweep.load_spec(args.spec, args.params_dir, args.vintage)
     out = args.out or Path("sweeps") / spec.name
     m = sweep.run_sweep(
         spec,

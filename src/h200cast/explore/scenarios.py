@@ -133,10 +133,11 @@ def signpost_table(p: Paths, metric: str = "shipments_total_units") -> list[dict
     rows = []
     for s in SIGNPOSTS:
         seen = s.seen(p, s.by)
-        if_seen = float(np.median(vals[seen])) if seen.any() else float("nan")
-        if_not = float(np.median(vals[~seen])) if (~seen).any() else float("nan")
-        bull_seen = float((fam[seen] == "bull").mean()) if seen.any() else float("nan")
-        if np.isnan(if_seen) or np.isnan(if_not) or if_seen == if_not:
+        # None where no draw (or every draw) sees the signpost: there is nothing to compare
+        if_seen = float(np.median(vals[seen])) if seen.any() else None
+        if_not = float(np.median(vals[~seen])) if (~seen).any() else None
+        bull_seen = float((fam[seen] == "bull").mean()) if seen.any() else None
+        if if_seen is None or if_not is None or if_seen == if_not:
             direction = "no change"
         else:
             direction = "up" if if_seen > if_not else "down"

@@ -231,6 +231,10 @@ class SweepSpec(_Strict):
     others: Literal["central", "sampled"] = "central"
     draws_per_point: int = Field(default=1, ge=1, le=100_000)
     chunk_rows: int = Field(default=50_000, ge=1)
+    vintage: str | None = Field(
+        default=None,
+        description="the vintage to run at, YYYY-MM-DD (default: the latest, or --vintage)",
+    )
     sensitivity: Sensitivity | None = None
     discovery: Discovery | None = None
     expect: list[Expectation] = Field(
@@ -276,17 +280,34 @@ def spec_path(name_or_file: str | Path, params_dir: Path | None = None) -> Path:
     return Path(params_dir or settings.params_dir()) / "sweeps" / f"{name_or_file}.yaml"
 
 
-def load_spec(name_or_file: str | Path, params_dir: Path | None = None) -> SweepSpec:
-    """Read and validate a sweep spec; errors name the file, the key and what was expected."""
+def load_spec(
+    name_or_file: str | Path, params_dir: Path | None = None, vintage: str | None = None
+) -> SweepSpec:
+    """Read and validate a sweep spec; errors name the file, the key and what was expected.
+
+    The vintage is ``vintage`` (``--vintage``), else the spec's, else the default one; it
+    is written into the returned spec, so that its digest (and every cached chunk) knows it.
+    """
     f = spec_path(name_or_file, params_dir)
     layers = Layers()
     layers.merge(load_yaml(f), str(f))
     spec = validate(layers, SweepSpec)
     from h200cast.engine.model import specs
     from h200cast.results.scenarios import load_scenario
+    from h200cast.scenario.vintage import vintage_file
 
+    try:
+        chosen = vintage_file(Path(params_dir or settings.params_dir()), vintage or spec.vintage)
+    except InputError as exc:
+        raise InputError(
+            exc.message,
+            file=None if vintage else f,
+            key=exc.key if vintage else "vintage",
+            value=exc.value,
+        ) from None
+    spec = spec.model_copy(update={"vintage": chosen.parent.name})
     for kind, name in spec.run_names():
-        sc = load_scenario(**{kind: name}, params_dir=params_dir)
+        sc = load_scenario(**{kind: name}, params_dir=params_dir, vintage=spec.vintage)
         known = dict(specs(sc))
         for key in spec.inputs:
             if key not in known:
@@ -390,6 +411,7 @@ class Chunk:
     draws_per_point: int
     seed: int
     params_dir: str | None
+    vintage: str | None = None
 
 
 def evaluate_chunk(chunk: Chunk) -> dict[str, np.ndarray]:
@@ -401,24 +423,44 @@ def evaluate_chunk(chunk: Chunk) -> dict[str, np.ndarray]:
     sc = load_scenario(
         ScenarioRef.of(**{chunk.kind: chunk.name}),
         params_dir=Path(chunk.params_dir) if chunk.params_dir else None,
+        vintage=chunk.vintage,
     )
     dpp, n = chunk.draws_per_point, len(chunk.points)
     base = sample(sc, dpp, chunk.seed, point=chunk.others == "central").values
     vals = {k: np.tile(v, n) for k, v in base.items()}
     for j, key in enumerate(chunk.keys):
         vals[key] = np.repeat(chunk.points[:, j], dpp)
-    out = metric_values(
-        simulate_values(sc, vals, chunk.seed)
-    )  # stances and paths: one weight row for all
+    paths = simulate_values(sc, vals, chunk.seed)  # stances and paths: one weight row for all
+    out = metric_values(paths)
     cols: dict[str, np.ndarray] = {
         "point": np.repeat(
             np.arange(chunk.first_point, chunk.first_point + n, dtype=np.int64), dpp
         ),
         "draw": np.tile(np.arange(dpp, dtype=np.int32), n),
+        "reproduces_observed": _reproduces_observed(sc, paths, chunk),
     }
     cols.update({k: vals[k] for k in chunk.keys})
     cols.update({m: out[m] for m in chunk.outputs})
     return cols
+
+
+def _reproduces_observed(sc: Any, paths: Any, chunk: Chunk) -> np.ndarray:
+    """Whether each row reproduces the months the vintage observed (all True when it observed none).
+
+    A sweep explores what each input does, so it keeps every row; this column says which
+    rows are consistent with what happened, for analyses that should use only those.
+    """
+    from h200cast.results.conditioning import constraints
+    from h200cast.scenario import calendar
+    from h200cast.scenario.load import load_vintage
+
+    v, _ = load_vintage(Path(chunk.params_dir or settings.params_dir()), chunk.vintage)
+    ok = np.ones(paths.n_draws, dtype=bool)
+    for c in constraints(
+        v, sc, calendar.month_labels(sc.calendar.start, sc.calendar.horizon_months)
+    ):
+        ok &= c.holds(paths)
+    return ok
 
 
 def plan(spec: SweepSpec, params_dir: Path | None = None) -> list[Chunk]:
@@ -441,6 +483,7 @@ def plan(spec: SweepSpec, params_dir: Path | None = None) -> list[Chunk]:
                     spec.draws_per_point,
                     spec.design.seed,
                     str(params_dir) if params_dir else None,
+                    spec.vintage,
                 )
             )
     return chunks
@@ -733,6 +776,7 @@ def sensitivity(spec: SweepSpec, params_dir: Path | None = None) -> SobolIndices
         confidence=s.confidence,
         seed=spec.design.seed,
         params_dir=params_dir,
+        vintage=spec.vintage,
     )
 
 

@@ -110,11 +110,15 @@ class Page:
 
 
 def runs_requested(
-    stances: Sequence[str] | None, paths: Sequence[str] | None, params_dir: Path
+    stances: Sequence[str] | None,
+    paths: Sequence[str] | None,
+    params_dir: Path,
+    history_path: str | None = None,
 ) -> list[tuple[RefKind, str]]:
-    """(kind, name) of each run: all stances and paths unless some are named."""
+    """(kind, name) of each run: every stance and the vintage's history path unless some are named."""
     if stances is None and paths is None:
-        stances, paths = list(STANCES), available(params_dir, "paths")
+        stances = list(STANCES)
+        paths = [history_path] if history_path else available(params_dir, "paths")
     out: list[tuple[RefKind, str]] = [("stance", s) for s in (stances or [])]
     out += [("path", p) for p in (paths or [])]
     if not out:
@@ -154,6 +158,7 @@ def plan_pages(
     analyses: Sequence[str],
     draws: int,
     seed: int,
+    vintage: str = "",
 ) -> list[Page]:
     """The notebook jobs of a report, each with the key that decides whether it can be reused."""
     from h200cast.report.runner import STANCE_PAGE, notebook_paths
@@ -162,7 +167,7 @@ def plan_pages(
     pages = []
     page_nb = notebook_paths([STANCE_PAGE])[0]
     for (kind, name), r in zip(runs, results, strict=True):
-        params = {kind: name, "draws": draws, "seed": seed}
+        params = {kind: name, "draws": draws, "seed": seed, "vintage": vintage}
         pages.append(
             Page(
                 "run",
@@ -177,7 +182,7 @@ def plan_pages(
         notebook_paths(list(analyses)) if analyses else []
     )  # no names would mean every notebook
     for nb in chosen:
-        params = {"draws": draws, "seed": seed}
+        params = {"draws": draws, "seed": seed, "vintage": vintage}
         pages.append(
             Page(
                 "analysis",
@@ -351,6 +356,7 @@ def build_report(
     params_dir: Path | None = None,
     analyses: Sequence[str] = ANALYSES,
     reports_dir: Path | None = None,
+    vintage: str | None = None,
 ) -> int:
     """Build the report; return 0 when every page ran, 1 when some failed (the report is complete anyway).
 
@@ -362,7 +368,10 @@ def build_report(
     started = time.perf_counter()
     params_dir = Path(params_dir) if params_dir else settings.params_dir()
     root = settings.params_dir().parent  # the checkout: its reports/ and its git commit
-    todo = runs_requested(stances, paths, params_dir)
+    from h200cast.scenario.load import load_vintage
+
+    v, _ = load_vintage(params_dir, vintage)
+    todo = runs_requested(stances, paths, params_dir, v.history_path)
     _check_requested(todo, analyses, params_dir)
     reports_dir = Path(reports_dir) if reports_dir else root / "reports"
     latest = reports_dir / "latest"
@@ -374,20 +383,22 @@ def build_report(
     previous, old = _previous(Path(out) if out and Path(out).exists() else latest)
 
     results = [
-        run(ScenarioRef(kind, name), draws=draws, seed=seed, params_dir=params_dir)
+        run(ScenarioRef(kind, name), draws=draws, seed=seed, params_dir=params_dir, vintage=v.name)
         for kind, name in tqdm(todo, desc="model", unit="run", disable=quiet, file=sys.stderr)
     ]
-    pages = plan_pages(results, todo, analyses, draws, seed)
+    cards = track_record(v, params_dir, seed)
+    pages = plan_pages(results, todo, analyses, draws, seed, v.name)
     with sigterm_interrupts(), atomic_dir(target) as tmp:
         outcomes = run_pages(pages, tmp, previous, old, force, jobs, quiet, params_dir)
         inline = write_charts(results, tmp)
         write_results(results, tmp)
+        inline.update(write_track_record(cards, v, tmp))
         record = _manifest(
             results, todo, outcomes, draws, seed, root, time.perf_counter() - started, tmp
         )
         manifest.write(tmp, record)
         (tmp / "index.html").write_text(
-            index_html(results, outcomes, inline, record), encoding="utf-8"
+            index_html(results, outcomes, inline, record, v, cards), encoding="utf-8"
         )
     if not out:
         _point_latest(latest, target)
@@ -507,8 +518,19 @@ def _manifest(
         git_commit=git_commit(root),
         draws=draws,
         seed=seed,
+        vintage=results[0].vintage if results else None,
+        origin=results[0].origin if results else None,
         runs=[
-            {"kind": k, "name": n, "params_sha256": r.scenario.digest()}
+            {
+                "kind": k,
+                "name": n,
+                "params_sha256": r.scenario.digest(),
+                **(
+                    {"conditioning": _conditioning_summary(r)}
+                    if r.conditioning and r.conditioning.simulated
+                    else {}
+                ),
+            }
             for (k, n), r in zip(todo, results, strict=True)
         ],
         pages=[
@@ -537,6 +559,66 @@ def _manifest(
     )
 
 
+def _conditioning_summary(r: Result) -> dict[str, Any]:
+    c = r.conditioning
+    assert c is not None
+    return {
+        "simulated_draws": c.simulated,
+        "consistent_draws": c.consistent,
+        "kept_draws": c.kept,
+        "effective_sample_size": c.ess,
+        "acceptance": round(c.acceptance, 6),
+    }
+
+
+# --- the track record ---------------------------------------------------------------------------
+
+TRACK_RECORD_DRAWS = 2000
+
+
+def track_record(v: Any, params_dir: Path, seed: int) -> list[Any]:
+    """The scorecards of every vintage up to ``v``, with the observations public by ``v``'s date."""
+    from h200cast.results.scorecard import score_vintage
+    from h200cast.scenario.vintage import available
+
+    return [
+        score_vintage(
+            n, draws=TRACK_RECORD_DRAWS, seed=seed, params_dir=params_dir, known_by=v.date
+        )
+        for n in available(params_dir)
+        if n <= v.name
+    ]
+
+
+def write_track_record(cards: Sequence[Any], v: Any, tmp: Path) -> dict[str, str]:
+    """``trackrecord.html`` with its tables (``trackrecord/*.csv``) and charts; the charts' SVG."""
+    from h200cast.results import scorecard as sc
+    from h200cast.views import charts, figures
+    from h200cast.views.tables import scorecard_text
+
+    folder = tmp / "trackrecord"
+    folder.mkdir()
+    files = {
+        "scores.csv": sc.rows_csv(cards),
+        "events.csv": sc.events_csv(cards),
+        "coverage.csv": sc.coverage_csv(cards),
+        "not_scored.csv": sc.not_scored_csv(cards),
+        "scorecard.txt": scorecard_text(cards),
+    }
+    for name, body in files.items():
+        (folder / name).write_text(body, encoding="utf-8")
+    svgs: dict[str, str] = {}
+    scored = [c for c in cards if any(r.scored for r in c.rows)]
+    if scored:
+        svgs["pit"] = charts.save(figures.pit_histogram(scored)[0], folder, "pit_histogram")
+        svgs["crps"] = charts.save(figures.crps_against_baselines(scored)[0], folder, "crps")
+    page = template("trackrecord.html.j2").render(
+        style=STYLE, v=v, cards=cards, inline=svgs, files=list(files)
+    )
+    (tmp / "trackrecord.html").write_text(page, encoding="utf-8")
+    return {f"track_{k}": x for k, x in svgs.items()}
+
+
 # --- index.html ---------------------------------------------------------------------------------
 
 STYLE = """
@@ -558,6 +640,8 @@ def index_html(
     outcomes: Sequence[PageOutcome],
     inline: dict[str, str],
     manifest: dict[str, Any],
+    vintage: Any = None,
+    cards: Sequence[Any] = (),
 ) -> str:
     """The report's front page, self-contained (charts are inline SVG), from ``index.html.j2``."""
     from h200cast.engine.metrics import BY_NAME
@@ -574,8 +658,13 @@ def index_html(
             scale(BY_NAME[m].unit, [r.stats[m]["p5"], r.stats[m]["p50"], r.stats[m]["p95"]])[1]
             for m in HEADLINE
         ]
-        rows.append({"label": r.label, "ok": bool(o and o.ok), "cells": cells})
+        cond = r.conditioning.line() if r.conditioning and r.conditioning.simulated else ""
+        rows.append(
+            {"label": r.label, "ok": bool(o and o.ok), "cells": cells, "conditioning": cond}
+        )
     return template("index.html.j2").render(
+        v=vintage,
+        known=observed_against_forecast(cards, vintage),
         style=STYLE,
         m=manifest,
         columns=columns,
@@ -585,6 +674,39 @@ def index_html(
         failures=[o for o in outcomes if not o.ok],
         sources=sources(results),
     )
+
+
+def observed_against_forecast(cards: Sequence[Any], v: Any) -> list[dict[str, Any]]:
+    """The months already known at ``v``, each with what the earlier vintages forecast for them."""
+    from h200cast.engine.model import VARIABLES
+    from h200cast.views.tables import scale
+
+    out = []
+    for c in cards:
+        if v is None or c.vintage.name == v.name:
+            continue
+        for r in c.rows:
+            if r.forecast != "model" or not r.scored:
+                continue
+            iv = r.intervals.get(90)
+            unit = VARIABLES[r.quantity][0]
+            label, (obs, med, lo, hi) = scale(
+                unit, [r.observed, r.median, iv.lo if iv else 0.0, iv.hi if iv else 0.0]
+            )
+            out.append(
+                {
+                    "vintage": c.vintage.name,
+                    "quantity": r.quantity,
+                    "period": r.period,
+                    "observed": obs,
+                    "median": med,
+                    "lo": lo,
+                    "hi": hi,
+                    "unit": label,
+                    "pit": f"{r.pit:.2f}",
+                }
+            )
+    return out
 
 
 def template(name: str) -> Any:

@@ -40,6 +40,9 @@ MAX_ROUNDS = 40
 MIN_KEPT_SHARE = 0.01
 """Below this share of draws kept, the run stops: the scenario contradicts what was observed."""
 
+MIN_EVIDENCE = 2000
+"""Simulated draws needed before a low acceptance stops the run (a few draws say little)."""
+
 CONDITIONED = ("shipments", "revenue_usd", "sent_to_china", "us_fee_usd")
 """Observed variables that condition a forecast (values of zero only: see :func:`constraints`)."""
 
@@ -311,9 +314,9 @@ def simulate_conditioned(
         kept += len(idx)
         if len(idx):
             parts.append(paths.take(idx))
-        if rounds == 1 and ok.mean() < MIN_KEPT_SHARE:
-            break
-    if kept == 0 or consistent / simulated < MIN_KEPT_SHARE:
+        if simulated >= MIN_EVIDENCE and consistent / simulated < MIN_KEPT_SHARE:
+            break  # enough draws to say the scenario (nearly) never reproduces the months
+    if kept == 0 or (simulated >= MIN_EVIDENCE and consistent / simulated < MIN_KEPT_SHARE):
         worst = min(reproduced, key=lambda k: reproduced[k]) if reproduced else "?"
         raise InputError(
             f"only {kept} of {simulated} draws reproduce the months observed by vintage "

@@ -233,10 +233,10 @@ def run(
     from h200cast.results import conditioning as cond
     from h200cast.scenario.load import load_vintage
 
-    v, _ = load_vintage(Path(params_dir) if params_dir else settings.params_dir(), vintage)
     scenario = load_scenario(
-        ref, overrides=tuple(overrides), params_dir=params_dir, as_of=as_of, vintage=v.name
+        ref, overrides=tuple(overrides), params_dir=params_dir, as_of=as_of, vintage=vintage
     )
+    v, _ = load_vintage(Path(params_dir) if params_dir else settings.params_dir(), vintage)
     check_draws(1 if point else draws, scenario.calendar.horizon_months)
     months = calendar.month_labels(scenario.calendar.start, scenario.calendar.horizon_months)
     found = cond.constraints(v, scenario, months)

@@ -173,8 +173,13 @@ def score_vintage(
     observations: Sequence[Observation] | None = None,
     states: Sequence[State] | None = None,
     baselines: Sequence[Baseline] | None = None,
+    known_by: dt.date | None = None,
 ) -> VintageScores:
-    """Score one vintage's forecast (its own chain) against the observations published after it."""
+    """Score one vintage's forecast (its own chain) against the observations published after it.
+
+    ``known_by`` keeps only observations published by that date (a report as of a later
+    vintage scores the earlier ones with what was public by then).
+    """
     params = Path(params_dir) if params_dir else settings.params_dir()
     v, _ = load_vintage(params, name)
     obs = load_observations() if observations is None else list(observations)
@@ -200,14 +205,17 @@ def score_vintage(
     out = VintageScores(v, model.paths.n_draws)
     rng = np.random.default_rng(seed)
     mine = {(b.forecast, b.variable): b for b in bls if b.vintage == v.name}
-    later_obs = [o for o in obs if o.observed_on > v.date]
-    later_sts = [s for s in sts if s.observed_on > v.date]
+    until = known_by or dt.date.max
+    later_obs = [o for o in obs if v.date < o.observed_on <= until]
+    later_sts = [s for s in sts if v.date < s.observed_on <= until]
     if not later_obs and not later_sts:
         out.not_scored.append(
             NotScored(
                 "every quantity and event",
                 f"after {v.date}",
-                f"no observation published after {v.date} yet: the vintage is scored once one is",
+                f"no observation published after {v.date}"
+                + (f" and by {known_by}" if known_by else " yet")
+                + ": the vintage is scored once one is",
             )
         )
     p = model.paths

@@ -181,10 +181,15 @@ def build_layers(
         )
     params_dir = Path(params_dir) if params_dir else settings.params_dir()
     base_file = Path(base_file) if base_file else params_dir / "base.yaml"
+    base = load_yaml(base_file)
     v, vfile = load_vintage(params_dir, vintage)
     layers = Layers()
-    layers.merge(load_yaml(base_file), str(base_file))
-    if v.parameters:
+    layers.merge(base, str(base_file))
+    if v.parameters:  # the base stays valid on its own, even where the vintage replaces it
+        alone = Layers()
+        alone.merge(base, str(base_file))
+        resolve_estimates(alone, estimates_dir(params_dir, v))
+        validate(alone, BaseParams)
         layers.merge(v.parameters, str(vfile))
     start = layers.tree.get("calendar", {}).get("start", "2026-01")
     names: set[str] = set()
@@ -221,6 +226,9 @@ def build_layers(
         f = _named_file(params_dir, "paths", path)
         data = load_yaml(f)
         if v.origin > start and path != v.history_path:
+            alone = Layers()  # the whole file stays valid, not only its steps after the origin
+            alone.merge(data, str(f), ("path",))
+            _validate_at(alone, StancePath, ("path",))
             data = at_origin(data, _history(params_dir, v), v.origin)
         layers.merge(data, str(f), ("path",))
         raw_steps = data.get("steps")
@@ -245,6 +253,17 @@ def build_layers(
     for text in overrides:
         apply_override(layers, *parse_override(text))
     return layers
+
+
+def _validate_at(layers: Layers, model: type[BaseModel], at: tuple[str, ...]) -> Any:
+    """Validate the subtree of ``layers`` at ``at`` with ``model``; errors name the full key."""
+    node: Any = layers.tree
+    for k in at:
+        node = node[k]
+    try:
+        return model.model_validate(node)
+    except ValidationError as exc:
+        raise _input_error(exc, layers, at) from None
 
 
 def validate(layers: Layers, model: type[BaseModel] = Scenario) -> Any:
@@ -301,15 +320,21 @@ def _clean(loc: Iterable[Any]) -> list[Any]:
 _TAGS = {"point", "triangular", "uniform", "lognormal", "truncnormal", "Range", "Values"}
 
 
-def check_evidence(scenario: BaseModel, known: set[str], layers: Layers | None = None) -> None:
-    """Fail when a parameter cites an evidence id that ``data/evidence/facts.csv`` lacks."""
+def check_evidence(
+    scenario: BaseModel, known: set[str], layers: Layers | None = None, at: tuple[str, ...] = ()
+) -> None:
+    """Fail when a parameter cites an evidence id that ``data/evidence/facts.csv`` lacks.
+
+    ``at`` is where ``scenario`` sits in ``layers`` (a part validated on its own).
+    """
     for loc, ids in cited(scenario.model_dump(mode="python")):
         bad = [i for i in ids if i not in known]
         if bad:
+            full = (*at, *loc)
             raise InputError(
                 "cites evidence ids not in data/evidence/facts.csv",
-                file=layers.source_of(loc) if layers else None,
-                key=".".join(loc),
+                file=layers.source_of(full) if layers else None,
+                key=".".join(full),
                 value=bad,
             )
 
@@ -376,6 +401,15 @@ def load_scenario(
     scenario: Scenario = validate(layers)
     if evidence_ids is not None:
         check_evidence(scenario, evidence_ids, layers)
+        if path is not None:  # steps before a vintage's origin are replaced, yet must cite well
+            f = _named_file(
+                Path(params_dir) if params_dir else settings.params_dir(), "paths", path
+            )
+            alone = Layers()
+            alone.merge(load_yaml(f), str(f), ("path",))
+            check_evidence(
+                _validate_at(alone, StancePath, ("path",)), evidence_ids, alone, ("path",)
+            )
     return scenario
 
 

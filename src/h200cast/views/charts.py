@@ -69,7 +69,32 @@ def fan(
         *([caption] if isinstance(caption, str) else list(caption or [])),
         *([BAND_NOTE] if bands else []),
     ]
+    origin = df.attrs.get("origin")
+    if origin:
+        layers = [*history(df, origin), *layers]
+        caps.append(
+            f"Grey: the months observed by the vintage, which every draw reproduces; "
+            f"the forecast starts in {origin}."
+        )
     return alt.layer(*layers).properties(**frame(title, caps))
+
+
+def history(df: pd.DataFrame, origin: str) -> list[alt.Chart]:
+    """A grey band over the observed months (to ``origin``) labelled "observed", and a rule."""
+    import altair as alt
+    import pandas as pd
+
+    span = pd.DataFrame(
+        {"start": [df["month"].min()], "end": [pd.Timestamp(f"{origin}-01")], "label": ["observed"]}
+    )
+    band = alt.Chart(span).mark_rect(color="#d9d9d9", opacity=0.45).encode(x="start:T", x2="end:T")
+    rule = alt.Chart(span).mark_rule(color="#777", strokeDash=[4, 3]).encode(x="end:T")
+    text = (
+        alt.Chart(span)
+        .mark_text(align="left", baseline="top", dx=3, dy=3, color="#555", fontSize=11)
+        .encode(x="start:T", y=alt.value(0), text="label:N")
+    )
+    return [band, rule, text]
 
 
 def stacked(
@@ -374,3 +399,54 @@ def standalone_html(chart: alt.TopLevelMixin) -> str:
     spec: Any = chart.to_json()
     html: str = vlc.vegalite_to_html(spec, bundle=True)
     return html
+
+
+def histogram(
+    df: pd.DataFrame, title: str, caption: str | Sequence[str] | None = None, expected: float = 0.0
+) -> Layered:
+    """Counts per bin (``bin_start``, ``bin_end``, ``count``) with the count a calibrated
+    forecast would give (``expected``) as a dashed rule."""
+    import altair as alt
+    import pandas as pd
+
+    bars_ = (
+        alt.Chart(df)
+        .mark_bar(color="#4c78a8")
+        .encode(
+            x=alt.X(
+                "bin_start:Q", bin="binned", title="PIT (share of the draws below the observation)"
+            ),
+            x2="bin_end:Q",
+            y=alt.Y("count:Q", title="observations", axis=alt.Axis(tickMinStep=1)),
+            tooltip=["bin_start:Q", "bin_end:Q", "count:Q"],
+        )
+    )
+    rule = (
+        alt.Chart(pd.DataFrame({"expected": [expected]}))
+        .mark_rule(color="#b00020", strokeDash=[4, 3])
+        .encode(y="expected:Q")
+    )
+    return alt.layer(bars_, rule).properties(**frame(title, caption, height=220, width=520))
+
+
+def grouped_bars(
+    df: pd.DataFrame,
+    title: str,
+    x_title: str,
+    caption: str | Sequence[str] | None = None,
+) -> alt.Chart:
+    """Horizontal bars of ``value`` per ``item``, one bar per ``forecast`` (colour)."""
+    import altair as alt
+
+    return (
+        alt.Chart(df)
+        .mark_bar()
+        .encode(
+            y=alt.Y("item:N", title=None, sort=None, axis=alt.Axis(labelLimit=320)),
+            yOffset="forecast:N",
+            x=alt.X("value:Q", title=x_title),
+            color=alt.Color("forecast:N", title=None, legend=alt.Legend(orient="top")),
+            tooltip=["item:N", "forecast:N", alt.Tooltip("value:Q", format=",.0f")],
+        )
+        .properties(**frame(title, caption, height=max(160, 28 * df["item"].nunique()), width=620))
+    )

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from h200cast.explore.sensitivity import SobolIndices
+    from h200cast.results.scorecard import VintageScores
 
 Figure = tuple["alt.TopLevelMixin", "pd.DataFrame"]
 
@@ -172,9 +173,12 @@ def share_capacity(result: Result) -> Figure:
     ), table
 
 
-def share_history(stored: dict | None = None) -> Figure:
-    """Domestic-share counts by basis, analysts' forecasts, and the fitted S-curve with its interval."""
-    counts, fit = frames.share_history(), frames.share_fit(stored)
+def share_history(stored: dict | None = None, known_by: str | None = None) -> Figure:
+    """Domestic-share counts by basis, analysts' forecasts, and the fitted S-curve with its interval.
+
+    ``known_by`` keeps the counts published by that date (a vintage's).
+    """
+    counts, fit = frames.share_history(known_by), frames.share_fit(stored)
     caption = [
         "Source: IDC, Bernstein, TrendForce, Morgan Stanley and others via data/history/domestic_share.csv.",
         "Line and band: the fit for Nvidia's complement with its 90% prediction interval.",
@@ -253,17 +257,19 @@ def shortfall_by_run(results: Sequence[Result]) -> Figure:
 def fee_sliders(results: Sequence[Result]) -> Figure:
     """US fee revenue per run with sliders for the fee rate and the selling price (works without a kernel).
 
-    The sliders apply to each run's median shipments over the horizon, held as modelled:
-    the price slider does not re-run demand's response to price.
+    The sliders apply to each run's expected (mean) shipments over the horizon, held as
+    modelled: the price slider does not re-run demand's response to price. The mean, not
+    the median: where most draws ship nothing (the median is zero), the expected fee is
+    still what a budget would book.
     """
     import pandas as pd
 
     table = pd.DataFrame(
-        [{"run": r.label, "shipments": r.stats["shipments_total_units"]["p50"]} for r in results]
+        [{"run": r.label, "shipments": r.stats["shipments_total_units"]["mean"]} for r in results]
     )
     caption = [
         MODEL_CAPTION,
-        "Bars: each run's median shipments x price x fee rate; move the sliders below.",
+        "Bars: each run's expected (mean) shipments x price x fee rate; move the sliders below.",
     ]
     return charts.sliders_fee(table, "US fee revenue over the horizon, by stance", caption), table
 
@@ -335,3 +341,57 @@ def sobol_overview(indices: SobolIndices) -> Figure:
     return charts.heatmap(
         table, "Which inputs drive which output: total Sobol indices", caption
     ), table
+
+
+SCORE_CAPTION = (
+    "Source: h200cast score; observations in data/observations/ with evidence in data/evidence/."
+)
+
+
+def pit_histogram(cards: Sequence[VintageScores], bins: int = 10) -> Figure:
+    """The randomized PIT of the model's forecasts, pooled over the vintages scored."""
+    import numpy as np
+    import pandas as pd
+
+    counts = sum((c.pit_histogram(bins) for c in cards), np.zeros(bins, dtype=int))
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    table = pd.DataFrame({"bin_start": edges[:-1], "bin_end": edges[1:], "count": counts})
+    n = int(counts.sum())
+    caption = [
+        f"{n} observed quantities; a calibrated forecast gives about {n / bins:.1f} per bin "
+        "(dashed); a pile at one end means the outcomes fell in the forecast's tail.",
+        "Randomized PIT: where many draws equal the observation (zero shipments), it is drawn "
+        "uniformly over their share.",
+        SCORE_CAPTION,
+    ]
+    chart = charts.histogram(
+        table, "Where the outcomes fell in the forecasts (PIT)", caption, n / bins
+    )
+    return chart, table
+
+
+def crps_against_baselines(cards: Sequence[VintageScores]) -> Figure:
+    """CRPS of the model and each baseline for every scored quantity and period (lower is better)."""
+    import pandas as pd
+
+    rows = [
+        {
+            "item": f"{r.period}, vintage {c.vintage.name}",
+            "forecast": r.forecast,
+            "value": r.crps,
+        }
+        for c in cards
+        for r in c.rows
+        if r.scored and r.quantity == "shipments"
+    ]
+    table = pd.DataFrame(rows, columns=["item", "forecast", "value"])
+    caption = [
+        "CRPS in H200 units per month (the mean absolute error of the forecast's draws, less "
+        "half their spread); a point forecast that was right scores 0 and shows no bar: here "
+        "Nvidia's guidance and no-change both said zero, and zero shipped.",
+        SCORE_CAPTION,
+    ]
+    chart = charts.grouped_bars(
+        table, "Shipments: CRPS of the model and the baselines", "units", caption
+    )
+    return chart, table

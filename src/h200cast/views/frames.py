@@ -61,7 +61,11 @@ def bands(
         df["variable"] = variable
         df["unit"] = unit
         frames.append(df)
-    return pd.concat(frames, ignore_index=True)
+    out = pd.concat(frames, ignore_index=True)
+    origins = {r.origin for r in _results(results) if r.origin and r.origin > r.paths.months[0]}
+    if len(origins) == 1:  # observed months before it: charts shade them as history
+        out.attrs["origin"] = origins.pop()
+    return out
 
 
 def medians(results: Result | Sequence[Result], variables: Sequence[str]) -> pd.DataFrame:
@@ -139,11 +143,18 @@ def concat(tables: Sequence[pd.DataFrame]) -> pd.DataFrame:
     return pd.concat(list(tables), ignore_index=True)
 
 
-def share_history() -> pd.DataFrame:
-    """The domestic-share counts from ``data/history/``: year, share (%), basis, source, kind."""
+def share_history(known_by: str | None = None) -> pd.DataFrame:
+    """The domestic-share counts from ``data/history/``: year, share (%), basis, source, kind.
+
+    ``known_by`` (``YYYY-MM-DD``) keeps the rows published by then, as a vintage sees them.
+    """
+    import datetime as dt
+
     import pandas as pd
 
     from h200cast.estimation import history
+
+    day = dt.date.fromisoformat(known_by) if known_by else dt.date.max
 
     return pd.DataFrame(
         [
@@ -156,6 +167,7 @@ def share_history() -> pd.DataFrame:
                 "period": r.period,
             }
             for r in history.load_shares()
+            if r.published <= day
         ]
     )
 

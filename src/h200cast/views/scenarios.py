@@ -52,8 +52,8 @@ def render(scen: list[dict[str, Any]], signs: list[dict[str, Any]]) -> str:
             f"{r['signpost']} ({r['label']})",
             r["by"],
             f"{r['probability']:.1%}",
-            f"{r['p50_if_seen'] / 1e3:,.0f}k" if not np.isnan(r["p50_if_seen"]) else "-",
-            f"{r['p50_if_not_seen'] / 1e3:,.0f}k" if not np.isnan(r["p50_if_not_seen"]) else "-",
+            f"{r['p50_if_seen'] / 1e3:,.0f}k" if r["p50_if_seen"] is not None else "-",
+            f"{r['p50_if_not_seen'] / 1e3:,.0f}k" if r["p50_if_not_seen"] is not None else "-",
             r["moves_forecast"],
         ]
         for r in signs
@@ -145,6 +145,6 @@ def scenario_chart(scen: list[dict[str, Any]]) -> tuple[Any, Any]:
     return chart, table
 
 
-def _thousands(x: float) -> float | None:
+def _thousands(x: float | None) -> float | None:
     """``x`` in thousands, rounded; None (shown blank) where no draw saw the signpost."""
-    return None if np.isnan(x) else round(x / 1e3)
+    return None if x is None else round(x / 1e3)

@@ -209,6 +209,40 @@ FAULTS = [
     ),
     Fault("params-check-folder", lambda t: None, ["params", "check", "{P}"], ["is a folder"]),
     Fault(
+        "vintage-unknown",
+        lambda t: None,
+        ["report", "--vintage", "2026-03-31", "--out", "{T}/rep", "--quiet"],
+        ["--vintage", "unknown vintage; expected one of: 2026-01-31, 2026-04-30"],
+    ),
+    Fault(
+        "vintage-in-the-future",
+        lambda t: None,
+        ["run", "--stance", "open_market", "--vintage", "2099-12-31", "--out", "{T}/r"],
+        ["--vintage", "cannot be dated after today"],
+    ),
+    Fault(
+        "vintage-cites-later-evidence",
+        lambda t: (t / "P/paths/as_reported_2026_01.yaml").write_text(
+            (t / "P/paths/as_reported_2026_01.yaml")
+            .read_text()
+            .replace("evidence: [L147]", "evidence: [L147, L287]")
+        ),
+        ["params", "check", "--vintage", "2026-01-31", "--params-dir", "{P}"],
+        ["P/paths/as_reported_2026_01.yaml", "path.steps.0", "L287 (published 2026-04-04)"],
+    ),
+    Fault(
+        "score-twice-the-same-vintage",
+        lambda t: None,
+        ["score", "--vintage", "2026-04-30", "--vintage", "2026-04-30", "--out", "{T}/sc"],
+        ["expected each vintage once"],
+    ),
+    Fault(
+        "sweep-unknown-vintage",
+        lambda t: None,
+        ["sweep", "ci", "--vintage", "2026-02-01", "--out", "{T}/sw", "--quiet"],
+        ["--vintage", "unknown vintage"],
+    ),
+    Fault(
         "observations-contradict",
         _append(
             "D/observations/observations.csv",

@@ -206,8 +206,11 @@ def test_run_json_reports_the_effective_sample_size(capsys: pytest.CaptureFixtur
         "china_production",
     } <= subjects
     assert main(["run", "--stance", "domestic_quota", "--draws", "200"]) == 0
-    err = capsys.readouterr().err
-    assert "draws reproduce them" in err and "effective sample size 200" in err
+    out, err = capsys.readouterr()
+    assert err == ""  # the table says it, under its header line
+    second = out.splitlines()[1]
+    assert second.startswith("vintage 2026-04-30: months before 2026-05 observed")
+    assert "draws reproduce them" in second and "effective sample size 200" in second
 
 
 def test_the_january_vintage_has_nothing_to_condition_on() -> None:

@@ -22,8 +22,23 @@ NOTEBOOK = ROOT / "notebooks" / "03_fee_revenue.ipynb"
         ({"overrides": "abc"}, "InputError: overrides: got 'abc': expected a mapping"),
         ({"overrides": [1, 2]}, "InputError: overrides: got [1, 2]: expected a mapping"),
         ({"overrides": {"us.fee_rat": 0.1}}, "InputError: --set: us.fee_rat: unknown key"),
+        ({"vintage": "2026-02-30"}, "InputError: vintage: got '2026-02-30': expected a date"),
+        (
+            {"vintage": "2026-02-28"},
+            f"InputError: {ROOT / 'params' / 'vintages'}: vintage: got '2026-02-28': unknown vintage",
+        ),
+        ({"vintage": 20260131}, "InputError: vintage: got 20260131: expected a date YYYY-MM-DD"),
     ],
-    ids=["stance", "draws", "overrides-text", "overrides-list", "overrides-unknown-key"],
+    ids=[
+        "stance",
+        "draws",
+        "overrides-text",
+        "overrides-list",
+        "overrides-unknown-key",
+        "vintage-malformed",
+        "vintage-unknown",
+        "vintage-not-text",
+    ],
 )
 def test_bad_parameters_fail_in_one_line(
     parameters: dict[str, Any], message: str, tmp_path: Path

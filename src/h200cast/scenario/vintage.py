@@ -120,7 +120,9 @@ def parse_date(text: object, key: str = "--vintage") -> dt.date:
     return day
 
 
-def vintage_file(params_dir: Path, name: str | dt.date | None = None) -> Path:
+def vintage_file(
+    params_dir: Path, name: str | dt.date | None = None, key: str = "--vintage"
+) -> Path:
     """The file of vintage ``name`` (the default when None or empty: ``$H200CAST_VINTAGE``,
     else the latest); unknown names are an error."""
     names = available(params_dir)
@@ -129,15 +131,15 @@ def vintage_file(params_dir: Path, name: str | dt.date | None = None) -> Path:
         if chosen is None:
             latest(params_dir)  # raises: there is none
         name = chosen
-        key = f"${settings.VINTAGE_ENV}" if os.environ.get(settings.VINTAGE_ENV) else "--vintage"
+        key = f"${settings.VINTAGE_ENV}" if os.environ.get(settings.VINTAGE_ENV) else key
         day = parse_date(name, key).isoformat()
     else:
-        day = parse_date(name).isoformat()
+        day = parse_date(name, key).isoformat()
     if day not in names:
         raise InputError(
             f"unknown vintage; expected one of: {', '.join(names) or '(none)'}",
             file=vintages_dir(params_dir),
-            key="--vintage",
+            key=key,
             value=day,
         )
     return vintages_dir(params_dir) / day / FILE

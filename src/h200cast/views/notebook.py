@@ -118,6 +118,10 @@ def run_from_parameters(
     _checked("draws", draws, int, "a whole number >= 1")
     _checked("seed", seed, int, "a whole number >= 0")
     _checked("vintage", vintage, str, 'a date YYYY-MM-DD in params/vintages/, or "" for the latest')
+    if vintage:
+        from h200cast.scenario.vintage import vintage_file
+
+        vintage_file(settings.params_dir(), vintage, key="vintage")
     sets = [f"{k}={v}" for k, v in (overrides or {}).items()]
     return run(
         scenario_ref(stance, path, switching),

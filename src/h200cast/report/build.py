@@ -311,8 +311,12 @@ def _copy_page(previous: Path, tmp: Path, hit: dict[str, Any], page: Page) -> bo
     return True
 
 
-def write_charts(results: Sequence[Result], tmp: Path) -> dict[str, str]:
-    """Headline charts as PNG and SVG files; returns their inline SVG for the index."""
+WHATIF_DRAWS = 200
+"""Draws per point of the what-if grid (common to every point of a run)."""
+
+
+def write_charts(results: Sequence[Result], tmp: Path, vintage: Any = None) -> dict[str, str]:
+    """Headline charts as PNG and SVG files, and the what-if page; returns the charts' inline SVG."""
     from h200cast.views import charts, figures
 
     (tmp / "charts").mkdir(exist_ok=True)
@@ -321,9 +325,32 @@ def write_charts(results: Sequence[Result], tmp: Path) -> dict[str, str]:
         "shortfall_by_run": figures.shortfall_by_run(results)[0],
     }
     inline = {name: charts.save(chart, tmp / "charts", name) for name, chart in built.items()}
-    what_if = figures.fee_sliders(results)[0]
-    (tmp / "whatif.html").write_text(charts.standalone_html(what_if), encoding="utf-8")
+    (tmp / "whatif.html").write_text(what_if_page(results, vintage), encoding="utf-8")
     return inline
+
+
+def what_if_page(results: Sequence[Result], vintage: Any = None) -> str:
+    """The kernel-free what-if over the levers, from a grid computed here for the stance and path runs."""
+    from h200cast.explore.whatif import grid, levers_for
+    from h200cast.views import whatif
+
+    runs = [(r.label, r.scenario) for r in results if r.ref.kind != "switching"]
+    if not runs:
+        raise InputError("the what-if needs a stance or path run", key="--stances/--paths")
+    observed = vintage is not None and vintage.origin > runs[0][1].calendar.start
+    rows = grid(runs, draws=WHATIF_DRAWS, vintage=vintage if observed else None)
+    figure = whatif.chart(
+        rows,
+        levers_for(runs[0][1]),
+        [label for label, _ in runs],
+        whatif.caption_lines(WHATIF_DRAWS, vintage.name if vintage else None, observed),
+    )
+    intro = (
+        "Choose Beijing's stance or path and the levers below: the bars show the model's "
+        "answer for that combination, precomputed for every combination (no kernel, no "
+        "network). The address keeps your choice, so a what-if can be linked to."
+    )
+    return whatif.page(figure, "What if: H200 sales to China under the levers", intro)
 
 
 def write_results(results: Sequence[Result], tmp: Path) -> None:
@@ -390,7 +417,7 @@ def build_report(
     pages = plan_pages(results, todo, analyses, draws, seed, v.name)
     with sigterm_interrupts(), atomic_dir(target) as tmp:
         outcomes = run_pages(pages, tmp, previous, old, force, jobs, quiet, params_dir)
-        inline = write_charts(results, tmp)
+        inline = write_charts(results, tmp, v)
         write_results(results, tmp)
         inline.update(write_track_record(cards, v, tmp))
         record = _manifest(

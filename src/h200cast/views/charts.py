@@ -269,47 +269,6 @@ def bars(
     )
 
 
-def sliders_fee(
-    df: pd.DataFrame, title: str, caption: str | Sequence[str] | None = None
-) -> alt.Chart:
-    """Fee revenue per run = shipments x price x fee rate, with both as sliders (Vega parameters)."""
-    import altair as alt
-
-    rate = alt.param(
-        name="fee_rate",
-        value=0.25,
-        bind=alt.binding_range(min=0.0, max=0.5, step=0.01, name="US fee rate "),
-    )
-    price = alt.param(
-        name="price_usd",
-        value=27000,
-        bind=alt.binding_range(
-            min=15000, max=40000, step=500, name="selling price (USD per H200) "
-        ),
-    )
-    base = (
-        alt.Chart(df)
-        .transform_calculate(fee="datum.shipments * price_usd * fee_rate / 1e9")
-        .encode(y=alt.Y("run:N", title=None, sort=list(df["run"])))
-    )
-    bar = base.mark_bar(color="#4c78a8").encode(
-        x=alt.X("fee:Q", title="US fee revenue over the horizon ($ billion)"),
-        tooltip=[
-            "run:N",
-            alt.Tooltip("shipments:Q", format=",.0f", title="median shipments (units)"),
-            alt.Tooltip("fee:Q", format=",.2f", title="fee ($ billion)"),
-        ],
-    )
-    text = base.mark_text(align="left", dx=4).encode(
-        x="fee:Q", text=alt.Text("fee:Q", format="$,.2f")
-    )
-    return (
-        (bar + text)
-        .add_params(rate, price)
-        .properties(**frame(title, caption, max(140, 30 * len(df))))
-    )
-
-
 def indices(df: pd.DataFrame, title: str, caption: str | Sequence[str] | None = None) -> Layered:
     """Sobol first-order and total indices per input, with their confidence intervals as whiskers.
 
@@ -390,15 +349,6 @@ def save(chart: alt.TopLevelMixin, folder: Path, name: str) -> str:
     (folder / f"{name}.svg").write_text(svg, encoding="utf-8")
     (folder / f"{name}.png").write_bytes(vlc.vegalite_to_png(spec, scale=2))
     return svg
-
-
-def standalone_html(chart: alt.TopLevelMixin) -> str:
-    """A page holding ``chart`` with Vega bundled in, so that it works offline (sliders too)."""
-    import vl_convert as vlc
-
-    spec: Any = chart.to_json()
-    html: str = vlc.vegalite_to_html(spec, bundle=True)
-    return html
 
 
 def histogram(

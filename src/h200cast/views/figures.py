@@ -254,26 +254,6 @@ def shortfall_by_run(results: Sequence[Result]) -> Figure:
     return chart, table
 
 
-def fee_sliders(results: Sequence[Result]) -> Figure:
-    """US fee revenue per run with sliders for the fee rate and the selling price (works without a kernel).
-
-    The sliders apply to each run's expected (mean) shipments over the horizon, held as
-    modelled: the price slider does not re-run demand's response to price. The mean, not
-    the median: where most draws ship nothing (the median is zero), the expected fee is
-    still what a budget would book.
-    """
-    import pandas as pd
-
-    table = pd.DataFrame(
-        [{"run": r.label, "shipments": r.stats["shipments_total_units"]["mean"]} for r in results]
-    )
-    caption = [
-        MODEL_CAPTION,
-        "Bars: each run's expected (mean) shipments x price x fee rate; move the sliders below.",
-    ]
-    return charts.sliders_fee(table, "US fee revenue over the horizon, by stance", caption), table
-
-
 def sobol_indices(indices: SobolIndices, output: str) -> Figure:
     """Sobol first-order and total indices of one output, inputs sorted by total index."""
     import pandas as pd

@@ -350,16 +350,27 @@ CHROMIUM_FLAGS = [
 
 @pytest.fixture(scope="module")
 def chromium() -> str:
-    """Debian's Chromium; installed by the test setup when missing (the machines run as root)."""
-    found = shutil.which("chromium") or shutil.which("chromium-headless-shell")
+    """A headless Chromium: ``$H200CAST_CHROMIUM``, else Debian's ``chromium-headless-shell``
+    (what ``.ci/run`` installs) or ``chromium``; installed here when missing and the machine
+    lets us (root with apt-get). Never a skip: without one the test fails saying how to get it."""
+    chosen = os.environ.get("H200CAST_CHROMIUM")
+    if chosen:
+        assert shutil.which(chosen), f"$H200CAST_CHROMIUM={chosen!r} is not an executable"
+        return str(shutil.which(chosen))
+    found = shutil.which("chromium-headless-shell") or shutil.which("chromium")
     if found:
         return found
+    how = "install one: sudo apt-get install chromium-headless-shell (or set $H200CAST_CHROMIUM)"
+    assert os.geteuid() == 0 and shutil.which("apt-get"), f"no headless Chromium; {how}"
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for cmd in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "chromium"]):
+    for cmd in (
+        ["apt-get", "update", "-qq"],
+        ["apt-get", "install", "-y", "-qq", "chromium-headless-shell"],
+    ):
         done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900)
-        assert done.returncode == 0, f"could not install chromium: {done.stderr[-2000:]}"
-    found = shutil.which("chromium")
-    assert found, "chromium is not on PATH after installing it"
+        assert done.returncode == 0, f"could not install Chromium ({how}): {done.stderr[-2000:]}"
+    found = shutil.which("chromium-headless-shell")
+    assert found, f"chromium-headless-shell is not on PATH after installing it; {how}"
     return found
 
 

@@ -209,6 +209,17 @@ FAULTS = [
     ),
     Fault("params-check-folder", lambda t: None, ["params", "check", "{P}"], ["is a folder"]),
     Fault(
+        "params-check-base-copy-unknown-key",
+        lambda t: (
+            (t / "elsewhere").mkdir()
+            or (t / "elsewhere" / "base.yaml").write_text(
+                (t / "P" / "base.yaml").read_text() + "extra_section: 1\n"
+            )
+        ),
+        ["params", "check", "{T}/elsewhere/base.yaml"],
+        ["elsewhere/base.yaml: extra_section", "unknown key"],
+    ),
+    Fault(
         "vintage-unknown",
         lambda t: None,
         ["report", "--vintage", "2026-03-31", "--out", "{T}/rep", "--quiet"],

@@ -47,8 +47,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code."""
     args = build_parser().parse_args(argv)
+    from h200cast.io.signals import sigterm_interrupts
+
     try:
-        code: int = args.func(args)
+        with sigterm_interrupts():  # a kill unwinds as Ctrl-C does: cleaned up, exit 130
+            code: int = args.func(args)
         return code
     except InputError as exc:
         print(f"h200cast: error: {exc.render()}", file=sys.stderr)

@@ -41,7 +41,7 @@ from h200cast.errors import InputError
 from h200cast.explore.cache import source_digest
 from h200cast.io import manifest, parquet
 from h200cast.io.atomic import atomic_dir, check_out_dir, is_output_dir, remove_stale_temporaries
-from h200cast.report.runner import sigterm_interrupts
+from h200cast.io.signals import sigterm_interrupts
 from h200cast.results.result import Result, run
 from h200cast.results.scenarios import load_scenario
 from h200cast.results.store import summary_csv

@@ -17,19 +17,18 @@ the request and waits 2.5 s for SIGTERM, which added 3.3 s to about one run in e
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import tempfile
-import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from h200cast import settings
 from h200cast.engine.executors import process_pool, worker_count
+from h200cast.io.signals import interrupt
 
 
 @dataclass(frozen=True)
@@ -167,23 +166,6 @@ def kernel_config(sockets: Path) -> Any:
     return Config({"KernelManager": {"transport": "ipc", "ip": str(sockets / "kernel")}})
 
 
-@contextlib.contextmanager
-def sigterm_interrupts() -> Iterator[None]:
-    """Within the block, SIGTERM raises KeyboardInterrupt (main thread only).
-
-    A build killed with SIGTERM (a CI time-out, ``kill``) then unwinds like Ctrl-C: its
-    temporary folder is removed, its workers are stopped, and the previous report stays.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGTERM, _interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 def to_html(nb: Any) -> str:
     """An executed notebook as a reader's page: outputs and prose, no code, no prompts."""
     from nbconvert import HTMLExporter
@@ -225,11 +207,7 @@ def _worker_started() -> None:
         os.dup2(fd, 2)
         os.close(fd)
         _WORKER_LOG = True
-    signal.signal(signal.SIGTERM, _interrupt)
-
-
-def _interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
+    signal.signal(signal.SIGTERM, interrupt)
 
 
 def execute_many(

@@ -130,10 +130,12 @@ def test_second_build_reuses_pages_and_force_does_not(
     assert main(["report", *SMALL, "--out", str(built)]) == 0
     second = json.loads((built / "manifest.json").read_text())
     assert all(p["cached"] for p in second["build"]["pages"]) and len(second["pages"]) == 4
+    assert second["build"]["whatif_cached"]  # the what-if grid is not computed again
     assert (built / "runs" / "customs_ban" / "page.html").is_file()
     assert main(["report", *SMALL, "--out", str(built), "--force"]) == 0
     third = json.loads((built / "manifest.json").read_text())
     assert not any(p["cached"] for p in third["build"]["pages"])
+    assert not third["build"]["whatif_cached"]
     # two builds of the same inputs are the same bytes, but for the manifest's build record
     after = _files(built)
     assert sorted(before) == sorted(after)

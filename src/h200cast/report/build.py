@@ -315,8 +315,8 @@ WHATIF_DRAWS = 200
 """Draws per point of the what-if grid (common to every point of a run)."""
 
 
-def write_charts(results: Sequence[Result], tmp: Path, vintage: Any = None) -> dict[str, str]:
-    """Headline charts as PNG and SVG files, and the what-if page; returns the charts' inline SVG."""
+def write_charts(results: Sequence[Result], tmp: Path) -> dict[str, str]:
+    """Headline charts as PNG and SVG files; returns their inline SVG for the index."""
     from h200cast.views import charts, figures
 
     (tmp / "charts").mkdir(exist_ok=True)
@@ -324,9 +324,40 @@ def write_charts(results: Sequence[Result], tmp: Path, vintage: Any = None) -> d
         "stance_comparison": figures.stance_comparison(results)[0],
         "shortfall_by_run": figures.shortfall_by_run(results)[0],
     }
-    inline = {name: charts.save(chart, tmp / "charts", name) for name, chart in built.items()}
-    (tmp / "whatif.html").write_text(what_if_page(results, vintage), encoding="utf-8")
-    return inline
+    return {name: charts.save(chart, tmp / "charts", name) for name, chart in built.items()}
+
+
+def write_what_if(
+    results: Sequence[Result],
+    tmp: Path,
+    vintage: Any,
+    previous: Path | None,
+    old: dict[str, Any],
+    force: bool,
+) -> dict[str, str]:
+    """``whatif.html``, copied from the previous report when its inputs are the same (the grid
+    is the slowest part of a cached build), else computed; returns its manifest record."""
+    key = _key(
+        "whatif",
+        [r.scenario.digest() for r in results],
+        vintage.name if vintage else None,
+        WHATIF_DRAWS,
+        __version__,
+        source_digest(),
+    )
+    found = old.get("whatif")
+    before: dict[str, Any] = found if isinstance(found, dict) else {}
+    target = tmp / "whatif.html"
+    if not force and previous is not None and before.get("key") == key:
+        src = previous / "whatif.html"
+        try:
+            if hashlib.sha256(src.read_bytes()).hexdigest() == before.get("sha256"):
+                shutil.copy2(src, target)
+                return {"key": key, "sha256": before["sha256"], "cached": "yes"}
+        except OSError:
+            pass  # missing or unreadable: computed again below
+    target.write_text(what_if_page(results, vintage), encoding="utf-8")
+    return {"key": key, "sha256": hashlib.sha256(target.read_bytes()).hexdigest(), "cached": "no"}
 
 
 def what_if_page(results: Sequence[Result], vintage: Any = None) -> str:
@@ -417,12 +448,15 @@ def build_report(
     pages = plan_pages(results, todo, analyses, draws, seed, v.name)
     with sigterm_interrupts(), atomic_dir(target) as tmp:
         outcomes = run_pages(pages, tmp, previous, old, force, jobs, quiet, params_dir)
-        inline = write_charts(results, tmp, v)
+        inline = write_charts(results, tmp)
+        what_if = write_what_if(results, tmp, v, previous, old, force)
         write_results(results, tmp)
         inline.update(write_track_record(cards, v, tmp))
         record = _manifest(
             results, todo, outcomes, draws, seed, root, time.perf_counter() - started, tmp
         )
+        record["whatif"] = {k: what_if[k] for k in ("key", "sha256")}
+        record["build"]["whatif_cached"] = what_if["cached"] == "yes"
         manifest.write(tmp, record)
         (tmp / "index.html").write_text(
             index_html(results, outcomes, inline, record, v, cards), encoding="utf-8"

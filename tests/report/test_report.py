@@ -71,6 +71,9 @@ def test_report_holds_every_output(built: Path) -> None:
         "charts/stance_comparison.png",
         "charts/stance_comparison.svg",
         "charts/shortfall_by_run.svg",
+        "charts/stance_comparison.csv",
+        "charts/shortfall_by_run.csv",
+        "sources.html",
         "analyses/05_stance_comparison.html",
         "analyses/05_stance_comparison.ipynb",
     ):
@@ -92,9 +95,8 @@ def test_report_holds_every_output(built: Path) -> None:
 
 def test_index_links_resolve_and_nothing_comes_from_another_host(built: Path) -> None:
     pages = sorted(built.rglob("*.html"))
-    assert (
-        len(pages) == 2 + 3 + 1 + 1
-    )  # index, what-if, three stance pages, one analysis, track record
+    # index, what-if, three stance pages, one analysis, track record, sources
+    assert len(pages) == 2 + 3 + 1 + 1 + 1
     for page in pages:
         links = _links(page)
         text = page.read_text(encoding="utf-8")
@@ -116,8 +118,9 @@ def test_index_links_resolve_and_nothing_comes_from_another_host(built: Path) ->
         and "runs/customs_ban/page.html" in index
         and "whatif.html" in index
     )
-    for words in ("Headline comparison", "Sources", "Manifest", "L191"):
+    for words in ("Headline comparison", "Sources", "Manifest", 'href="sources.html"'):
         assert words in index
+    assert 'id="L191"' in (built / "sources.html").read_text()
     whatif = (built / "whatif.html").read_text()
     assert "vegaEmbed" in whatif and "fee_rate" in whatif and "price_usd" in whatif
 

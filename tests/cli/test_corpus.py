@@ -207,6 +207,12 @@ FAULTS = [
         ["report", "--stances", "customs_ban", "--paths", "--out", "{T}/rep", "--quiet"],
         ["--out", "folder of other files"],
     ),
+    Fault(
+        "report-unknown-switching",
+        lambda t: None,
+        ["report", "--stances", "open_market", "--switching", "nope", "--out", "{T}/rep"],
+        ["switching chain", "'nope'", "from_2026_01_31, from_2026_04_30"],
+    ),
     Fault("params-check-folder", lambda t: None, ["params", "check", "{P}"], ["is a folder"]),
     Fault(
         "vintage-unknown",

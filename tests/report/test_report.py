@@ -26,12 +26,14 @@ SMALL = [
     "open_market",
     "--paths",
     "as_reported_2026_01",
+    "--switching",  # the vintage's own chain
     "--draws",
     "200",
     "--analyses",
     "05_stance_comparison",
     "--quiet",
 ]
+RUNS = ("customs_ban", "open_market", "as_reported_2026_01", "from_2026_04_30")
 
 
 @pytest.fixture(scope="module")
@@ -78,13 +80,13 @@ def test_report_holds_every_output(built: Path) -> None:
         "analyses/05_stance_comparison.ipynb",
     ):
         assert (built / name).is_file(), name
-    for run in ("customs_ban", "open_market", "as_reported_2026_01"):
+    for run in RUNS:
         assert (built / "runs" / run / "page.html").is_file()
         assert (built / "runs" / run / "page.ipynb").is_file()
         assert any((built / "runs" / run / "page_files").glob("*.png"))
-    assert len((built / "summary.csv").read_text().splitlines()) == 1 + 3 * len(METRICS)
+    assert len((built / "summary.csv").read_text().splitlines()) == 1 + 4 * len(METRICS)
     table = pq.read_table(built / "results.parquet")
-    assert table.num_rows == 3 * 200 and "us_fee_revenue_total_usd" in table.column_names
+    assert table.num_rows == 4 * 200 and "us_fee_revenue_total_usd" in table.column_names
     m = json.loads((built / "manifest.json").read_text())
     assert m["version"] and m["draws"] == 200 and m["seed"] == 20260131 and m["failed"] == []
     assert m["build"]["seconds"] > 0 and all(len(r["params_sha256"]) == 64 for r in m["runs"])
@@ -95,8 +97,8 @@ def test_report_holds_every_output(built: Path) -> None:
 
 def test_index_links_resolve_and_nothing_comes_from_another_host(built: Path) -> None:
     pages = sorted(built.rglob("*.html"))
-    # index, what-if, three stance pages, one analysis, track record, sources
-    assert len(pages) == 2 + 3 + 1 + 1 + 1
+    # index, what-if, four run pages, one analysis, track record, sources
+    assert len(pages) == 2 + 4 + 1 + 1 + 1
     for page in pages:
         links = _links(page)
         text = page.read_text(encoding="utf-8")
@@ -131,7 +133,7 @@ def test_second_build_reuses_pages_and_force_does_not(
     before = _files(built)
     assert main(["report", *SMALL, "--out", str(built)]) == 0
     second = json.loads((built / "manifest.json").read_text())
-    assert all(p["cached"] for p in second["build"]["pages"]) and len(second["pages"]) == 4
+    assert all(p["cached"] for p in second["build"]["pages"]) and len(second["pages"]) == 5
     assert (built / "runs" / "customs_ban" / "page.html").is_file()
     assert main(["report", *SMALL, "--out", str(built), "--force"]) == 0
     third = json.loads((built / "manifest.json").read_text())
@@ -323,6 +325,31 @@ def test_unknown_analysis_exits_2_before_any_work(
     assert main([*cmd, "--out", str(tmp_path / "r")]) == 2
     assert "unknown notebook" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
+
+
+def test_the_default_runs_are_as_before_and_switching_adds_chains() -> None:
+    # The vintages' default reports keep their runs (the January one reproduces the report
+    # before vintages byte for byte); a chain joins them only when asked for.
+    from h200cast.scenario.load import load_vintage
+
+    params = settings.params_dir()
+    for name in ("2026-01-31", "2026-04-30"):
+        v, _ = load_vintage(params, name)
+        default = report.runs_requested(None, None, params, v.history_path, None, v.switching)
+        assert default == [("stance", s) for s in report.STANCES] + [("path", v.history_path)]
+        own = report.runs_requested(None, None, params, v.history_path, [], v.switching)
+        assert own == [*default, ("switching", v.switching)]
+    named = report.runs_requested([], [], params, None, ["from_2026_01_31"], "from_2026_04_30")
+    assert named == [("switching", "from_2026_01_31")]
+
+
+def test_a_chain_is_compared_in_the_analyses(built: Path) -> None:
+    # notebook 05 takes the report's chain as the run its parameters select
+    table = (built / "analyses" / "05_stance_comparison_files" / "stance_table.csv").read_text()
+    runs = {line.split(",")[0] for line in table.splitlines()[1:]}
+    assert runs == {*report.STANCES, "as_reported_2026_04", "from_2026_04_30"}
+    page = (built / "runs" / "from_2026_04_30" / "page.html").read_text()
+    assert "<title>h200cast: from_2026_04_30 (switching chain)</title>" in page
 
 
 def test_unknown_stance_exits_2_before_any_work(

@@ -136,16 +136,24 @@ def runs_requested(
     paths: Sequence[str] | None,
     params_dir: Path,
     history_path: str | None = None,
+    switching: Sequence[str] | None = None,
+    own_chain: str | None = None,
 ) -> list[tuple[RefKind, str]]:
-    """(kind, name) of each run: every stance and the vintage's history path unless some are named."""
+    """(kind, name) of each run: every stance and the vintage's history path unless some are
+    named, then the switching chains named (none by default; an empty list: ``own_chain``,
+    the vintage's)."""
     if stances is None and paths is None:
         stances = list(STANCES)
         paths = [history_path] if history_path else available(params_dir, "paths")
+    if switching is not None and not switching:
+        switching = [own_chain] if own_chain else available(params_dir, "switching")
     out: list[tuple[RefKind, str]] = [("stance", s) for s in (stances or [])]
     out += [("path", p) for p in (paths or [])]
+    out += [("switching", c) for c in (switching or [])]
     if not out:
         raise InputError(
-            "nothing to run: name at least one stance or path", key="--stances/--paths"
+            "nothing to run: name at least one stance, path or switching chain",
+            key="--stances/--paths/--switching",
         )
     return out
 
@@ -191,7 +199,7 @@ def plan_pages(
     pages = []
     page_nb = notebook_paths([STANCE_PAGE])[0]
     for (kind, name), r in zip(runs, results, strict=True):
-        params = {kind: name, "draws": draws, "seed": seed, "vintage": vintage}
+        params: dict[str, Any] = {kind: name, "draws": draws, "seed": seed, "vintage": vintage}
         pages.append(
             Page(
                 "run",
@@ -206,8 +214,11 @@ def plan_pages(
     chosen = (
         notebook_paths(list(analyses)) if analyses else []
     )  # no names would mean every notebook
+    chains = [name for kind, name in runs if kind == "switching"]
     for nb in chosen:
         params = {"draws": draws, "seed": seed, "vintage": vintage}
+        if chains:  # the analyses take the first chain as the run their parameters select
+            params["switching"] = chains[0]
         pages.append(
             Page(
                 "analysis",
@@ -386,8 +397,13 @@ def build_report(
     analyses: Sequence[str] = ANALYSES,
     reports_dir: Path | None = None,
     vintage: str | None = None,
+    switching: Sequence[str] | None = None,
 ) -> int:
     """Build the report; return 0 when every page ran, 1 when some failed (the report is complete anyway).
+
+    ``stances`` and ``paths`` default to every stance and the vintage's reported path;
+    ``switching`` names chains to run beside them (``None``: none; an empty list: the
+    vintage's own chain).
 
     Without ``out`` the report goes to ``reports/report-<UTC time>/`` and ``reports/latest``
     is pointed at it once it is complete; pages are reused from ``reports/latest``.
@@ -400,7 +416,7 @@ def build_report(
     from h200cast.scenario.load import load_vintage
 
     v, _ = load_vintage(params_dir, vintage)
-    todo = runs_requested(stances, paths, params_dir, v.history_path)
+    todo = runs_requested(stances, paths, params_dir, v.history_path, switching, v.switching)
     _check_requested(todo, analyses, params_dir)
     reports_dir = Path(reports_dir) if reports_dir else root / "reports"
     latest = reports_dir / "latest"

@@ -328,6 +328,46 @@ def comparison_answer(results: list[Result]) -> str:
     )
 
 
+KIND_WORDS = {"stance": "a stance", "path": "a stance path", "switching": "a switching chain"}
+
+
+def comparison_runs(
+    selected: Result,
+    overrides: dict | None = None,
+    draws: int = 1000,
+    seed: int = 20260131,
+    vintage_name: str = "",
+) -> list[Result]:
+    """The six stances and the vintage's reported path, and ``selected`` (the run a notebook's
+    parameters select) in its place among them or, when it is neither, after them."""
+    from h200cast.scenario.schema import STANCES
+
+    refs = [ScenarioRef("stance", s) for s in STANCES]
+    history = vintage(vintage_name).history_path
+    refs += [ScenarioRef("path", history)] if history else []
+    runs = [
+        selected
+        if ref == selected.ref
+        else run_from_parameters(
+            ref.stance or "", ref.path or "", "", overrides, draws, seed, vintage_name
+        )
+        for ref in refs
+    ]
+    return runs if selected.ref in refs else [*runs, selected]
+
+
+def selected_answer(selected: Result, runs: list[Result]) -> str:
+    """Where the run the parameters select stands among ``runs``, in words."""
+    fee = "us_fee_revenue_total_usd"
+    rank = 1 + sum(r.stats[fee]["mean"] > selected.stats[fee]["mean"] for r in runs)
+    return (
+        f"The parameters select **{selected.label}** ({KIND_WORDS[selected.ref.kind]}): a "
+        f"shortfall of {describe(selected, 'shortfall_total_units')} and a US duty collected of "
+        f"{describe(selected, fee)}, a mean of {amount(selected, fee, 'mean', True)}, "
+        f"number {rank} of the {len(runs)} runs from the highest."
+    )
+
+
 def vintage(name: str = "") -> Vintage:
     """The vintage a notebook runs at (``""``: the latest): its date, origin, history path and chain."""
     from h200cast.scenario.load import load_vintage

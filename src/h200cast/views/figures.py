@@ -218,7 +218,7 @@ def tornado(oat: pd.DataFrame, metric: str, n: int = 10) -> Figure:
         "shipments_total_units": "Shipments to China over the horizon",
         "domestic_share_end": "Domestic share at the horizon",
     }.get(metric, metric)
-    table = top_inputs(oat, metric, n).assign(change=lambda d: d["change"] / div)
+    table = frames.labelled(top_inputs(oat, metric, n).assign(change=lambda d: d["change"] / div))
     caption = "Source: h200cast model, --point runs with one input at a time at its 5th or 95th percentile."
     return charts.tornado(table, title, f"change from the central run ({unit})", caption), table
 
@@ -288,7 +288,9 @@ def sobol_indices(indices: SobolIndices, output: str) -> Figure:
         ]
     )[["input", "index", "value", "low", "high"]]
     table["input"] = pd.Categorical(table["input"], categories=list(df["input"]), ordered=True)
-    table = table.sort_values(["input", "index"]).assign(input=lambda d: d["input"].astype(str))
+    table = frames.labelled(
+        table.sort_values(["input", "index"]).assign(input=lambda d: d["input"].astype(str))
+    )
     title = {
         "us_fee_revenue_total_usd": "What drives US fee revenue: Sobol indices",
         "shipments_total_units": "What drives shipments: Sobol indices",
@@ -322,7 +324,7 @@ def sobol_overview(indices: SobolIndices) -> Figure:
     rows = df.groupby("input")["total"].max().sort_values(ascending=False, kind="stable").index
     df["input"] = pd.Categorical(df["input"], categories=list(rows), ordered=True)
     df["output"] = pd.Categorical(df["output"], categories=indices.outputs, ordered=True)
-    table = (
+    table = frames.labelled(
         df.sort_values(["input", "output"])
         .rename(columns={"total": "value", t_lo: "low", t_hi: "high"})
         .assign(

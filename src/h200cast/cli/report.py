@@ -56,6 +56,14 @@ def add(sub: Any) -> None:
         metavar="DIR",
         help="parameters folder for the model and every page (default: params/)",
     )
+    rep.add_argument(
+        "--sweep",
+        nargs="+",
+        type=Path,
+        default=[],
+        metavar="DIR",
+        help="a finished `h200cast sweep` folder: a page with its Sobol indices and PRIM box",
+    )
     common.add_vintage(rep)
     rep.set_defaults(func=cmd)
 
@@ -71,6 +79,7 @@ def cmd(args: argparse.Namespace) -> int:
         stances=args.stances,
         paths=args.paths,
         switching=args.switching,
+        sweeps=args.sweep,
         draws=args.draws,
         seed=args.seed,
         out=args.out,

@@ -42,6 +42,7 @@ from h200cast.io import manifest, parquet
 from h200cast.io.atomic import atomic_dir, check_out_dir, is_output_dir, remove_stale_temporaries
 from h200cast.report.pages import Chart, Group, Link, add_nav, render, retitle, save_chart
 from h200cast.report.runner import sigterm_interrupts
+from h200cast.report.sweeps import SweepPage, load_sweeps, write_sweep
 from h200cast.results.result import Result, run
 from h200cast.results.scenarios import load_scenario
 from h200cast.results.store import summary_csv
@@ -398,12 +399,14 @@ def build_report(
     reports_dir: Path | None = None,
     vintage: str | None = None,
     switching: Sequence[str] | None = None,
+    sweeps: Sequence[Path] = (),
 ) -> int:
     """Build the report; return 0 when every page ran, 1 when some failed (the report is complete anyway).
 
     ``stances`` and ``paths`` default to every stance and the vintage's reported path;
     ``switching`` names chains to run beside them (``None``: none; an empty list: the
-    vintage's own chain).
+    vintage's own chain). Each of ``sweeps`` (a finished ``h200cast sweep`` folder) gets a
+    page with its Sobol indices and PRIM box.
 
     Without ``out`` the report goes to ``reports/report-<UTC time>/`` and ``reports/latest``
     is pointed at it once it is complete; pages are reused from ``reports/latest``.
@@ -418,6 +421,7 @@ def build_report(
     v, _ = load_vintage(params_dir, vintage)
     todo = runs_requested(stances, paths, params_dir, v.history_path, switching, v.switching)
     _check_requested(todo, analyses, params_dir)
+    swept = load_sweeps(sweeps)
     reports_dir = Path(reports_dir) if reports_dir else root / "reports"
     latest = reports_dir / "latest"
     target = Path(out) if out else reports_dir / f"report-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}"
@@ -435,18 +439,21 @@ def build_report(
     pages = plan_pages(results, todo, analyses, draws, seed, v.name)
     with sigterm_interrupts(), atomic_dir(target) as tmp:
         outcomes = run_pages(pages, tmp, previous, old, force, jobs, quiet, params_dir)
-        groups = nav_groups(outcomes)
+        groups = nav_groups(outcomes, swept)
         inline = write_charts(results, tmp)
         add_navigation(tmp, outcomes, groups)
         write_results(results, tmp)
         inline.update(write_track_record(cards, v, tmp, groups))
         write_sources(results, tmp, groups)
+        for page in swept:
+            write_sweep(page, tmp, groups)
         record = _manifest(
-            results, todo, outcomes, draws, seed, root, time.perf_counter() - started, tmp
+            results, todo, outcomes, draws, seed, root, time.perf_counter() - started, tmp, swept
         )
         manifest.write(tmp, record)
         (tmp / INDEX).write_text(
-            index_html(results, outcomes, inline, record, v, cards, groups), encoding="utf-8"
+            index_html(results, outcomes, inline, record, v, cards, groups, swept),
+            encoding="utf-8",
         )
     if not out:
         _point_latest(latest, target)
@@ -559,6 +566,7 @@ def _manifest(
     root: Path,
     seconds: float,
     tmp: Path,
+    sweeps: Sequence[SweepPage] = (),
 ) -> dict[str, Any]:
     """What the report holds and how it was built; everything but ``build`` is the same for
     two builds of the same inputs."""
@@ -595,6 +603,7 @@ def _manifest(
             for o in outcomes
         ],
         failed=[o.page.name for o in outcomes if not o.ok],
+        sweeps=[{"name": s.name, "page": s.href, "spec_sha256": s.spec.digest()} for s in sweeps],
         # the one field that differs between two builds of the same inputs
         build={
             "created_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -690,7 +699,7 @@ def index_html(
     vintage: Any = None,
     cards: Sequence[Any] = (),
     groups: Sequence[Group] = (),
-    sweeps: Sequence[Any] = (),
+    sweeps: Sequence[SweepPage] = (),
 ) -> str:
     """The report's front page, self-contained (charts are inline SVG), from ``index.html.j2``."""
     from h200cast.engine.metrics import BY_NAME
@@ -745,7 +754,7 @@ INDEX, TRACK_RECORD, WHAT_IF, SOURCES = (
 """The report's pages at its top level."""
 
 
-def nav_groups(outcomes: Sequence[PageOutcome], sweeps: Sequence[Any] = ()) -> list[Group]:
+def nav_groups(outcomes: Sequence[PageOutcome], sweeps: Sequence[SweepPage] = ()) -> list[Group]:
     """The navigation bar's entries: the front page, each run and analysis that was built,
     each sweep, the track record, the what-if and the sources."""
     built = [o.page for o in outcomes if o.ok]

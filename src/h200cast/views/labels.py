@@ -78,9 +78,7 @@ PARAMETERS: dict[str, Label] = {
     "domestic.share_at_reference": Label("domestic share in mid-2025", "share"),
     "domestic.logit_speed_per_year": Label("speed of the domestic S-curve", "log-odds/year"),
     "domestic.market_units_per_month": Label("China's accelerator market", "units/month"),
-    "domestic.capacity_multiple_2026": Label(
-        "domestic capacity in 2026", "multiple of mid-2025 deployments"
-    ),
+    "domestic.capacity_multiple_2026": Label("domestic capacity in 2026", "x mid-2025 deployments"),
     "domestic.capacity_growth_per_year": Label("growth of domestic capacity", "per year"),
     "domestic.capacity_order_response": Label(
         "capacity added for unmet domestic demand", "share/year"
@@ -93,7 +91,7 @@ PARAMETERS: dict[str, Label] = {
 
 LEVERS: dict[str, Label] = {
     "permitted_share": Label("demand Beijing permits", "share"),
-    "substitution_push": Label("push to domestic chips", "multiple of the S-curve's speed"),
+    "substitution_push": Label("push to domestic chips", "x the S-curve's speed"),
     "approvals.initial_batch_units": Label("first approved batch", "units"),
     "approvals.follow_on_batch_units": Label("later approved batches", "units each"),
     "approvals.follow_on_every_months": Label("months between approved batches", "months"),

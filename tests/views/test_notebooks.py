@@ -333,3 +333,17 @@ def test_sobol_overview_has_one_cell_per_input_and_output_in_headline_order() ->
     assert "total Sobol indices" in spec["title"]["text"] and "runs" in " ".join(
         spec["title"]["subtitle"]
     )
+
+
+def test_a_figure_shows_as_its_chart_and_names_its_data(tmp_path: Path) -> None:
+    # notebook.figure: without output_dir the chart itself (committed outputs unchanged); with
+    # one, the same output and a note of its CSV in the metadata (the report links it)
+    from h200cast import figures, notebook
+    from h200cast.api import run
+
+    shown = figures.shortfall_by_run([run(stance="open_market", draws=50)])
+    assert notebook.figure("", "x", shown) is shown[0]
+    linked = notebook.figure(str(tmp_path), "x", shown)
+    _, meta = linked._repr_mimebundle_()
+    assert meta["h200cast"] == {"data": "x.csv"} and (tmp_path / "x.csv").is_file()
+    assert repr(linked) == repr(shown[0])  # text/plain: the same bytes from run to run

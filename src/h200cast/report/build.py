@@ -780,7 +780,7 @@ def nav_groups(outcomes: Sequence[PageOutcome], sweeps: Sequence[SweepPage] = ()
 def add_navigation(tmp: Path, outcomes: Sequence[PageOutcome], groups: Sequence[Group]) -> None:
     """The navigation bar in the pages other tools wrote: each notebook page, the what-if."""
     for o in outcomes:
-        if o.ok:
+        if o.ok and (tmp / o.page.href).is_file():
             add_nav(tmp / o.page.href, groups, o.page.href)
     what_if = tmp / WHAT_IF
     if what_if.is_file():

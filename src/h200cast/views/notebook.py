@@ -219,6 +219,9 @@ class Linked:
     def __init__(self, chart: alt.TopLevelMixin, data: str) -> None:
         self.chart, self.data = chart, data
 
+    def __repr__(self) -> str:  # the output's text/plain, as the chart's: alt.Chart(...)
+        return repr(self.chart)
+
     def _repr_mimebundle_(
         self, include: Any = None, exclude: Any = None
     ) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -35,6 +35,7 @@ _API = {
 _VIEWS = {
     "figures": "h200cast.views.figures",
     "frames": "h200cast.views.frames",
+    "labels": "h200cast.views.labels",
     "notebook": "h200cast.views.notebook",
     "sensitivity": "h200cast.explore.sensitivity",
     "scenarios": "h200cast.views.scenarios",

@@ -207,6 +207,27 @@ FAULTS = [
         ["report", "--stances", "customs_ban", "--paths", "--out", "{T}/rep", "--quiet"],
         ["--out", "folder of other files"],
     ),
+    Fault(
+        "report-unknown-switching",
+        lambda t: None,
+        ["report", "--stances", "open_market", "--switching", "nope", "--out", "{T}/rep"],
+        ["switching chain", "'nope'", "from_2026_01_31, from_2026_04_30"],
+    ),
+    Fault(
+        "report-sweep-not-a-sweep",
+        _write("mine/notes.txt", "keep"),
+        [
+            "report",
+            "--stances",
+            "open_market",
+            "--paths",
+            "--sweep",
+            "{T}/mine",
+            "--out",
+            "{T}/rep",
+        ],
+        ["--sweep", "mine", "is not a finished sweep of h200cast"],
+    ),
     Fault("params-check-folder", lambda t: None, ["params", "check", "{P}"], ["is a folder"]),
     Fault(
         "params-check-base-copy-unknown-key",

@@ -338,3 +338,32 @@ def test_the_domestic_share_spec_finds_what_keeps_the_compute_gap_small(
     assert set(s["run"]) == {"customs_ban"}  # of two runs, the one the indices describe
     top = s[s["output"] == "compute_gap_2026_units"].set_index("input")["total"].idxmax()
     assert top == "demand.ai_spending_growth_per_year"  # a bigger market outruns domestic capacity
+
+
+def test_a_finished_sweeps_analyses_read_back_as_written(ci_sweep: Path, tmp_path: Path) -> None:
+    # what `report --sweep DIR` draws: the same indices, box and expectations, not recomputed
+    import shutil
+
+    spec, read = sweep.load_analyses(ci_sweep)
+    assert spec == sweep.SweepSpec.model_validate(
+        json.loads((ci_sweep / "spec.json").read_text())["spec"]
+    )
+    written = pd.read_csv(ci_sweep / "sobol.csv").drop(columns="run")
+    again = read.sobol.frame()
+    assert list(again.columns) == list(written.columns)
+    assert np.allclose(again.select_dtypes("number"), written.select_dtypes("number"))
+    assert read.sobol.evaluations == spec.sensitivity.base_samples * (len(spec.inputs) + 2)
+    record = json.loads((ci_sweep / "discovery.json").read_text())
+    assert read.box.rules() == record["rules"] and read.box.mass == record["mass"]
+    assert [b.rules() for b in read.trajectory] == [b["rules"] for b in record["trajectory"]]
+    done = json.loads((ci_sweep / "expectations.json").read_text())["expectations"]
+    assert [e.passed for e in read.expectations] == [e["passed"] for e in done]
+    # damaged or missing: one InputError naming the folder
+    broken = tmp_path / "broken"
+    shutil.copytree(ci_sweep, broken)
+    (broken / "discovery.json").write_text('{"run": "selective_approval", "rules": ["x ~ 1"]}')
+    with pytest.raises(InputError, match=r"--sweep.*analyses cannot be read"):
+        sweep.load_analyses(broken)
+    (broken / "manifest.json").unlink()  # interrupted: not finished
+    with pytest.raises(InputError, match="not a finished sweep"):
+        sweep.load_analyses(broken)

@@ -26,18 +26,28 @@ SMALL = [
     "open_market",
     "--paths",
     "as_reported_2026_01",
+    "--switching",  # the vintage's own chain
     "--draws",
     "200",
     "--analyses",
     "05_stance_comparison",
     "--quiet",
 ]
+RUNS = ("customs_ban", "open_market", "as_reported_2026_01", "from_2026_04_30")
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def small(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    """SMALL with a finished CI sweep (Sobol indices and a PRIM box) for its analyses page."""
+    sweep = tmp_path_factory.mktemp("sweep") / "ci"
+    assert main(["sweep", "ci", "--out", str(sweep), "--jobs", "1", "--quiet"]) == 0
+    return [*SMALL, "--sweep", str(sweep)]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory, small: list[str]) -> Path:
     out = tmp_path_factory.mktemp("report") / "rep"
-    assert main(["report", *SMALL, "--out", str(out)]) == 0
+    assert main(["report", *small, "--out", str(out)]) == 0
     return out
 
 
@@ -71,17 +81,26 @@ def test_report_holds_every_output(built: Path) -> None:
         "charts/stance_comparison.png",
         "charts/stance_comparison.svg",
         "charts/shortfall_by_run.svg",
+        "charts/stance_comparison.csv",
+        "charts/shortfall_by_run.csv",
+        "sources.html",
+        "sweep-ci.html",
+        "sweeps/ci/sobol.csv",
+        "sweeps/ci/discovery.json",
+        "sweeps/ci/prim_box.svg",
+        "sweeps/ci/prim_box.csv",
+        "sweeps/ci/sobol_overview.csv",
         "analyses/05_stance_comparison.html",
         "analyses/05_stance_comparison.ipynb",
     ):
         assert (built / name).is_file(), name
-    for run in ("customs_ban", "open_market", "as_reported_2026_01"):
+    for run in RUNS:
         assert (built / "runs" / run / "page.html").is_file()
         assert (built / "runs" / run / "page.ipynb").is_file()
         assert any((built / "runs" / run / "page_files").glob("*.png"))
-    assert len((built / "summary.csv").read_text().splitlines()) == 1 + 3 * len(METRICS)
+    assert len((built / "summary.csv").read_text().splitlines()) == 1 + 4 * len(METRICS)
     table = pq.read_table(built / "results.parquet")
-    assert table.num_rows == 3 * 200 and "us_fee_revenue_total_usd" in table.column_names
+    assert table.num_rows == 4 * 200 and "us_fee_revenue_total_usd" in table.column_names
     m = json.loads((built / "manifest.json").read_text())
     assert m["version"] and m["draws"] == 200 and m["seed"] == 20260131 and m["failed"] == []
     assert m["build"]["seconds"] > 0 and all(len(r["params_sha256"]) == 64 for r in m["runs"])
@@ -92,9 +111,8 @@ def test_report_holds_every_output(built: Path) -> None:
 
 def test_index_links_resolve_and_nothing_comes_from_another_host(built: Path) -> None:
     pages = sorted(built.rglob("*.html"))
-    assert (
-        len(pages) == 2 + 3 + 1 + 1
-    )  # index, what-if, three stance pages, one analysis, track record
+    # index, what-if, four run pages, one analysis, track record, sources, a sweep
+    assert len(pages) == 2 + 4 + 1 + 1 + 1 + 1
     for page in pages:
         links = _links(page)
         text = page.read_text(encoding="utf-8")
@@ -116,23 +134,24 @@ def test_index_links_resolve_and_nothing_comes_from_another_host(built: Path) ->
         and "runs/customs_ban/page.html" in index
         and "whatif.html" in index
     )
-    for words in ("Headline comparison", "Sources", "Manifest", "L191"):
+    for words in ("Headline comparison", "Sources", "Manifest", 'href="sources.html"'):
         assert words in index
+    assert 'id="L191"' in (built / "sources.html").read_text()
     whatif = (built / "whatif.html").read_text()
     assert "vegaEmbed" in whatif and "US fee rate" in whatif and "selling price" in whatif
     assert len(whatif.encode()) < 3_000_000  # the grid and Vega, inlined
 
 
 def test_second_build_reuses_pages_and_force_does_not(
-    built: Path, capsys: pytest.CaptureFixture[str]
+    built: Path, small: list[str], capsys: pytest.CaptureFixture[str]
 ) -> None:
     before = _files(built)
-    assert main(["report", *SMALL, "--out", str(built)]) == 0
+    assert main(["report", *small, "--out", str(built)]) == 0
     second = json.loads((built / "manifest.json").read_text())
-    assert all(p["cached"] for p in second["build"]["pages"]) and len(second["pages"]) == 4
+    assert all(p["cached"] for p in second["build"]["pages"]) and len(second["pages"]) == 5
     assert second["build"]["whatif_cached"]  # the what-if grid is not computed again
     assert (built / "runs" / "customs_ban" / "page.html").is_file()
-    assert main(["report", *SMALL, "--out", str(built), "--force"]) == 0
+    assert main(["report", *small, "--out", str(built), "--force"]) == 0
     third = json.loads((built / "manifest.json").read_text())
     assert not any(p["cached"] for p in third["build"]["pages"])
     assert not third["build"]["whatif_cached"]
@@ -325,6 +344,31 @@ def test_unknown_analysis_exits_2_before_any_work(
     assert not (tmp_path / "r").exists()
 
 
+def test_the_default_runs_are_as_before_and_switching_adds_chains() -> None:
+    # The vintages' default reports keep their runs (the January one reproduces the report
+    # before vintages byte for byte); a chain joins them only when asked for.
+    from h200cast.scenario.load import load_vintage
+
+    params = settings.params_dir()
+    for name in ("2026-01-31", "2026-04-30"):
+        v, _ = load_vintage(params, name)
+        default = report.runs_requested(None, None, params, v.history_path, None, v.switching)
+        assert default == [("stance", s) for s in report.STANCES] + [("path", v.history_path)]
+        own = report.runs_requested(None, None, params, v.history_path, [], v.switching)
+        assert own == [*default, ("switching", v.switching)]
+    named = report.runs_requested([], [], params, None, ["from_2026_01_31"], "from_2026_04_30")
+    assert named == [("switching", "from_2026_01_31")]
+
+
+def test_a_chain_is_compared_in_the_analyses(built: Path) -> None:
+    # notebook 05 takes the report's chain as the run its parameters select
+    table = (built / "analyses" / "05_stance_comparison_files" / "stance_table.csv").read_text()
+    runs = {line.split(",")[0] for line in table.splitlines()[1:]}
+    assert runs == {*report.STANCES, "as_reported_2026_04", "from_2026_04_30"}
+    page = (built / "runs" / "from_2026_04_30" / "page.html").read_text()
+    assert "<title>h200cast: from_2026_04_30 (switching chain)</title>" in page
+
+
 def test_unknown_stance_exits_2_before_any_work(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -427,6 +471,91 @@ def test_report_renders_offline_in_chromium(built: Path, chromium: str, tmp_path
     assert (
         page.count("data:image/svg+xml") >= 3 and "customs_ban" in page
     )  # nbconvert embeds SVG as images
+
+
+AUDIT = r"""
+(() => {
+  const width = document.documentElement.clientWidth;
+  const charts = [...document.querySelectorAll(
+    'svg.marks, .jp-RenderedSVG img, .jp-RenderedImage img, .vega-embed canvas')];
+  return {
+    title: document.title,
+    width,
+    scrollWidth: document.documentElement.scrollWidth,
+    charts: charts.map(c => {
+      const r = c.getBoundingClientRect();
+      const drawn = c.tagName === 'IMG' ? c.complete && c.naturalWidth > 0
+        : c.tagName === 'CANVAS' ? c.width > 0 : c.querySelectorAll('path, rect, line').length > 0;
+      const box = c.closest('figure.chart, .jp-OutputArea-child');  // a notebook's: link after it
+      const link = box && (box.querySelector('figcaption a[href$=".csv"]')
+        || box.nextElementSibling?.matches('p.h2c-data') && box.nextElementSibling.querySelector('a[href$=".csv"]'));
+      return {tag: c.tagName, left: r.left, right: r.right, width: r.width, height: r.height, drawn,
+              data: !!link};
+    }),
+    links: [...document.querySelectorAll('a[href], iframe[src], img[src]')]
+      .map(a => a.href || a.src).filter(u => !u.startsWith('data:')),
+    nav: [...document.querySelectorAll('nav.h2c-nav a')].map(a => a.href),
+    ids: [...document.querySelectorAll('[id]')].map(e => e.id),
+  };
+})()
+"""
+"""What a test needs of a page once Chromium has drawn it: its title, its charts (drawn,
+where, and whether a CSV link sits under each), its links, its navigation bar and its ids."""
+
+LOCAL = ("file", "data", "blob", "about")
+"""The URL schemes a page of the report may load from: nothing leaves the machine."""
+
+
+def test_every_page_works_offline_at_1280_px(built: Path, chromium: str, tmp_path: Path) -> None:
+    # Point 5 of issue 12, for the report's pages: with the network blocked, no console
+    # error and no request off the machine; every chart drawn, inside a 1,280 px window,
+    # with its data (CSV) under it; every link, the navigation bar's included, leads to a
+    # file of the report (or, from the sources page only, to a source's address).
+    from urllib.parse import unquote, urlsplit
+
+    from cdp import Chromium
+
+    root = built.resolve()
+    pages = sorted(root.rglob("*.html"))
+    seen: dict[Path, dict] = {}
+    with Chromium(chromium, tmp_path / "profile", width=1280, height=1600) as browser:
+        for page in pages:
+            visit = browser.visit(page, settle=1.0 if page.name == "whatif.html" else 0.3)
+            name = page.relative_to(root).as_posix()
+            assert not visit.errors, f"{name}: {visit.errors}"
+            far = [u for u in visit.requests if urlsplit(u).scheme not in LOCAL]
+            assert not far, f"{name} asked the network for {far}"
+            seen[page] = found = browser.evaluate(visit, AUDIT)
+            assert found["title"].startswith("h200cast") and "Notebook" not in found["title"], name
+            assert found["scrollWidth"] <= found["width"], f"{name} scrolls sideways"
+            assert found["charts"] or name == "sources.html", f"{name} draws no chart"
+            for c in found["charts"]:
+                assert c["drawn"] and c["width"] > 50 and c["height"] > 50, (name, c)
+                assert c["left"] >= 0 and c["right"] <= found["width"] + 0.5, f"{name}: clipped {c}"
+                if name != "whatif.html":  # the what-if is rebuilt elsewhere (issue 12, point 3)
+                    assert c["data"], f"{name}: a chart without its CSV: {c}"
+        if shots := os.environ.get("H200CAST_SCREENSHOTS"):  # e.g. for a README or a review
+            front = browser.visit(root / "index.html")
+            browser.screenshot(front, Path(shots) / "index-1280.png", full_page=True)
+    ids = {p: set(found["ids"]) for p, found in seen.items()}
+    nav = {p: [Path(unquote(urlsplit(u).path)) for u in found["nav"]] for p, found in seen.items()}
+    expected = {root / "index.html", root / "trackrecord.html", root / "whatif.html"}
+    expected |= {root / "sources.html", root / "sweep-ci.html"}
+    expected |= {root / "runs" / r / "page.html" for r in RUNS}
+    expected |= {root / "analyses" / "05_stance_comparison.html"}
+    for page, targets in nav.items():
+        assert set(targets) == expected, f"{page.name}: the navigation bar differs"
+    for page, found in seen.items():
+        for url in found["links"]:
+            parts = urlsplit(url)
+            if parts.scheme in ("http", "https"):
+                assert page.name == "sources.html", f"{page.name} links off the report: {url}"
+                continue
+            assert parts.scheme == "file", (page.name, url)
+            target = Path(unquote(parts.path))
+            assert target.is_file() and target.is_relative_to(root), f"{page.name}: {url}"
+            if parts.fragment and target in ids:
+                assert parts.fragment in ids[target], f"{page.name}: no #{parts.fragment} there"
 
 
 def test_pages_read_the_parameters_folder_the_report_was_given(

@@ -193,6 +193,26 @@ def test_a_stance_set_by_papermill_reaches_the_answer(tmp_path: Path) -> None:
     assert "**customs_ban**" in text
 
 
+def test_the_stance_comparison_takes_the_run_its_parameters_select(tmp_path: Path) -> None:
+    # 05 compares the six stances and the vintage's path with the run its parameters select:
+    # a path beside them is added (a stance takes its own place; a chain: see test_report)
+    nb = ROOT / "notebooks" / "05_stance_comparison.ipynb"
+    params = {"path": "as_reported_2026_01", "draws": 100, "output_dir": str(tmp_path / "files")}
+    (o,) = execute_many([Job(nb, tmp_path / "out.ipynb", params)], 1, False)
+    assert o.ok, o.error
+    table = (tmp_path / "files" / "stance_table.csv").read_text()
+    runs = [line.split(",")[0] for line in table.splitlines()[1:]]
+    from h200cast import STANCES
+
+    assert list(dict.fromkeys(runs)) == [*STANCES, "as_reported_2026_04", "as_reported_2026_01"]
+    prose = "".join(
+        str(out.get("data", {}).get("text/markdown", ""))
+        for c in nbformat.read(tmp_path / "out.ipynb", 4).cells
+        for out in c.get("outputs", [])
+    )
+    assert "The parameters select **as_reported_2026_01** (a stance path)" in prose
+
+
 def test_concurrent_kernels_get_private_sockets(tmp_path: Path) -> None:
     # Kernels started together in different workers must not share a port (over TCP they
     # could: one then failed to bind and its notebook died after 60 s in CI). On POSIX
@@ -313,3 +333,17 @@ def test_sobol_overview_has_one_cell_per_input_and_output_in_headline_order() ->
     assert "total Sobol indices" in spec["title"]["text"] and "runs" in " ".join(
         spec["title"]["subtitle"]
     )
+
+
+def test_a_figure_shows_as_its_chart_and_names_its_data(tmp_path: Path) -> None:
+    # notebook.figure: without output_dir the chart itself (committed outputs unchanged); with
+    # one, the same output and a note of its CSV in the metadata (the report links it)
+    from h200cast import figures, notebook
+    from h200cast.api import run
+
+    shown = figures.shortfall_by_run([run(stance="open_market", draws=50)])
+    assert notebook.figure("", "x", shown) is shown[0]
+    linked = notebook.figure(str(tmp_path), "x", shown)
+    _, meta = linked._repr_mimebundle_()
+    assert meta["h200cast"] == {"data": "x.csv"} and (tmp_path / "x.csv").is_file()
+    assert repr(linked) == repr(shown[0])  # text/plain: the same bytes from run to run

@@ -18,6 +18,13 @@ def add(sub: Any) -> None:
     rep.add_argument(
         "--paths", nargs="*", metavar="NAME", default=None, help="stance paths (default: all)"
     )
+    rep.add_argument(
+        "--switching",
+        nargs="*",
+        metavar="NAME",
+        default=None,
+        help="switching chains to run beside them (default: none; with no NAME: the vintage's own)",
+    )
     rep.add_argument("--draws", type=common.positive_int, default=common.DEFAULT_DRAWS)
     rep.add_argument("--seed", type=common.seed, default=common.DEFAULT_SEED)
     rep.add_argument(
@@ -40,7 +47,7 @@ def add(sub: Any) -> None:
         nargs="*",
         metavar="NOTEBOOK",
         default=None,
-        help="cross-stance notebooks to include (default: 04, 05 and 06)",
+        help="cross-stance notebooks to include (default: 04, 05, 06 and 07)",
     )
     rep.add_argument(
         "--params-dir",
@@ -48,6 +55,14 @@ def add(sub: Any) -> None:
         default=None,
         metavar="DIR",
         help="parameters folder for the model and every page (default: params/)",
+    )
+    rep.add_argument(
+        "--sweep",
+        nargs="+",
+        type=Path,
+        default=[],
+        metavar="DIR",
+        help="a finished `h200cast sweep` folder: a page with its Sobol indices and PRIM box",
     )
     common.add_vintage(rep)
     rep.set_defaults(func=cmd)
@@ -63,6 +78,8 @@ def cmd(args: argparse.Namespace) -> int:
         analyses=ANALYSES if args.analyses is None else args.analyses,
         stances=args.stances,
         paths=args.paths,
+        switching=args.switching,
+        sweeps=args.sweep,
         draws=args.draws,
         seed=args.seed,
         out=args.out,

@@ -11,8 +11,10 @@ reported box is the densest one that still covers ``min_coverage`` of the outcom
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -37,6 +39,35 @@ class Box:
             else:
                 out.append(f"{k} <= {hi:.4g}")
         return out
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> Box:
+        """A box back from its record in ``discovery.json`` (its ``rules``, ``coverage``,
+        ``density`` and ``mass``); the limits have the 4 significant digits of the rules.
+
+        Raises ``ValueError`` on a rule that :meth:`rules` would not write.
+        """
+        limits = {}
+        for rule in record["rules"]:
+            found = next((m for m in (r.fullmatch(rule) for r in RULES) if m), None)
+            if found is None:
+                raise ValueError(f"not a rule of a PRIM box: {rule!r}")
+            parts = found.groupdict()
+            limits[parts["key"]] = (
+                float(parts.get("low") or -np.inf),
+                float(parts.get("high") or np.inf),
+            )
+        return cls(
+            limits, float(record["coverage"]), float(record["density"]), float(record["mass"])
+        )
+
+
+RULES = (
+    re.compile(r"(?P<low>\S+) <= (?P<key>\S+) <= (?P<high>\S+)"),
+    re.compile(r"(?P<key>\S+) >= (?P<low>\S+)"),
+    re.compile(r"(?P<key>\S+) <= (?P<high>\S+)"),
+)
+"""The three shapes of :meth:`Box.rules`: both limits, a lower one, an upper one."""
 
 
 def prim(

@@ -186,6 +186,44 @@ class SobolIndices:
             .reset_index(drop=True)
         )
 
+    @classmethod
+    def from_frame(
+        cls,
+        df: pd.DataFrame,
+        inputs: Sequence[str],
+        outputs: Sequence[str],
+        confidence: float,
+        evaluations: int,
+    ) -> SobolIndices:
+        """The indices back from :meth:`frame`'s table (as ``sobol.csv`` holds it).
+
+        Raises ``KeyError`` when the table lacks a column, an input or an output.
+        """
+        level = intervals.percent(confidence)
+        (f_lo, f_hi), (t_lo, t_hi) = (
+            intervals.names(level, "first_"),
+            intervals.names(level, "total_"),
+        )
+        cells = df.set_index(["output", "input"])
+
+        def grid(column: str) -> np.ndarray:
+            return np.array(
+                [[float(cells.at[(o, k), column]) for k in inputs] for o in outputs], dtype=float
+            )
+
+        return cls(
+            list(inputs),
+            list(outputs),
+            grid("first"),
+            grid("total"),
+            grid(f_lo),
+            grid(f_hi),
+            grid(t_lo),
+            grid(t_hi),
+            confidence,
+            evaluations,
+        )
+
 
 def sobol(
     func: Callable[[np.ndarray], np.ndarray],

@@ -977,3 +977,73 @@ def analyse(spec: SweepSpec, out: Path, params_dir: Path | None = None) -> Analy
     record = expectations_record(spec, res.expectations)
     atomic_write_text(out / "expectations.json", json.dumps(record, indent=2) + "\n")
     return res
+
+
+def load_analyses(folder: Path) -> tuple[SweepSpec, Analyses]:
+    """A finished sweep's spec and the analyses written beside its results, read back.
+
+    ``folder`` is an ``h200cast sweep`` output folder: its ``manifest.json`` and
+    ``spec.json``, and ``sobol.csv``, ``discovery.json`` and ``expectations.json`` as its
+    spec's blocks asked. Nothing is computed again. A folder that is not a finished sweep,
+    or whose files are missing or damaged, is an :class:`InputError` naming it.
+    """
+    import pandas as pd
+
+    from h200cast.explore.discovery import Box
+    from h200cast.explore.sensitivity import SobolIndices
+    from h200cast.io.atomic import is_output_dir
+
+    folder = Path(folder)
+
+    def bad(what: str) -> InputError:
+        return InputError(
+            f"{what}; expected the folder of a finished `h200cast sweep` (its manifest.json, "
+            "spec.json and the sobol.csv or discovery.json its spec asked for)",
+            key="--sweep",
+            value=str(folder),
+        )
+
+    if not folder.is_dir():
+        raise bad("is not a folder")
+    if not is_output_dir(folder) or not is_sweep_dir(folder):
+        raise bad("is not a finished sweep of h200cast")
+    try:
+        stamp = json.loads((folder / "spec.json").read_text(encoding="utf-8"))
+        spec = SweepSpec.model_validate(stamp["spec"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise bad(f"spec.json cannot be read ({type(exc).__name__})") from None
+    if not spec.sensitivity and not spec.discovery:
+        raise bad("its spec has neither a sensitivity: nor a discovery: block: nothing to draw")
+    res = Analyses()
+    try:
+        if spec.sensitivity:
+            s = spec.sensitivity
+            frame = pd.read_csv(folder / "sobol.csv")
+            _, res.sobol_run = run_label(spec, s.run)
+            res.sobol = SobolIndices.from_frame(
+                frame[frame["run"] == res.sobol_run],
+                list(spec.inputs),
+                s.outputs,
+                s.confidence,
+                s.base_samples * (len(spec.inputs) + 2),
+            )
+        if spec.discovery:
+            record = json.loads((folder / "discovery.json").read_text(encoding="utf-8"))
+            res.discovery_run = record["run"]
+            res.box = Box.from_record(record)
+            res.trajectory = [Box.from_record(b) for b in record["trajectory"]]
+        if (folder / "expectations.json").is_file():
+            done = json.loads((folder / "expectations.json").read_text(encoding="utf-8"))
+            res.expectations = [
+                ExpectationResult(
+                    i,
+                    spec.expect[i],
+                    e.get("run"),
+                    float("nan") if e.get("observed") is None else float(e["observed"]),
+                    bool(e["passed"]),
+                )
+                for i, e in enumerate(done["expectations"])
+            ]
+    except (OSError, ValueError, KeyError, IndexError, TypeError) as exc:
+        raise bad(f"its analyses cannot be read ({type(exc).__name__}: {exc})") from None
+    return spec, res

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import html
 import json
 import os
 import re
@@ -42,6 +41,8 @@ from h200cast.explore.cache import source_digest
 from h200cast.io import manifest, parquet
 from h200cast.io.atomic import atomic_dir, check_out_dir, is_output_dir, remove_stale_temporaries
 from h200cast.io.signals import sigterm_interrupts
+from h200cast.report.pages import Chart, Group, Link, add_nav, render, retitle, save_chart
+from h200cast.report.sweeps import SweepPage, load_sweeps, write_sweep
 from h200cast.results.result import Result, run
 from h200cast.results.scenarios import load_scenario
 from h200cast.results.store import summary_csv
@@ -99,6 +100,7 @@ class Page:
     notebook: Path
     parameters: dict[str, Any]
     key: str  # cache key
+    title: str = ""  # the HTML page's title
 
     @property
     def folder(self) -> str:
@@ -108,22 +110,51 @@ class Page:
     def stem(self) -> str:
         return "page" if self.kind == "run" else self.name
 
+    @property
+    def href(self) -> str:
+        """The page's HTML file, relative to the report's folder."""
+        return f"{self.folder}/{self.stem}.html"
+
+    @property
+    def text(self) -> str:
+        """Its name in the navigation bar: the run, or the analysis without its number."""
+        if self.kind == "run":
+            return self.name
+        words = re.sub(r"^\d+_", "", self.name).replace("_", " ")
+        return words[:1].upper() + words[1:]
+
+
+KIND_WORDS: dict[str, str] = {
+    "stance": "stance",
+    "path": "stance path",
+    "switching": "switching chain",
+}
+"""What each kind of run is called in a page title."""
+
 
 def runs_requested(
     stances: Sequence[str] | None,
     paths: Sequence[str] | None,
     params_dir: Path,
     history_path: str | None = None,
+    switching: Sequence[str] | None = None,
+    own_chain: str | None = None,
 ) -> list[tuple[RefKind, str]]:
-    """(kind, name) of each run: every stance and the vintage's history path unless some are named."""
+    """(kind, name) of each run: every stance and the vintage's history path unless some are
+    named, then the switching chains named (none by default; an empty list: ``own_chain``,
+    the vintage's)."""
     if stances is None and paths is None:
         stances = list(STANCES)
         paths = [history_path] if history_path else available(params_dir, "paths")
+    if switching is not None and not switching:
+        switching = [own_chain] if own_chain else available(params_dir, "switching")
     out: list[tuple[RefKind, str]] = [("stance", s) for s in (stances or [])]
     out += [("path", p) for p in (paths or [])]
+    out += [("switching", c) for c in (switching or [])]
     if not out:
         raise InputError(
-            "nothing to run: name at least one stance or path", key="--stances/--paths"
+            "nothing to run: name at least one stance, path or switching chain",
+            key="--stances/--paths/--switching",
         )
     return out
 
@@ -161,13 +192,15 @@ def plan_pages(
     vintage: str = "",
 ) -> list[Page]:
     """The notebook jobs of a report, each with the key that decides whether it can be reused."""
-    from h200cast.report.runner import STANCE_PAGE, notebook_paths
+    import nbformat
+
+    from h200cast.report.runner import STANCE_PAGE, heading, notebook_paths
 
     src = source_digest()  # the parameters folder itself enters through each scenario's digest
     pages = []
     page_nb = notebook_paths([STANCE_PAGE])[0]
     for (kind, name), r in zip(runs, results, strict=True):
-        params = {kind: name, "draws": draws, "seed": seed, "vintage": vintage}
+        params: dict[str, Any] = {kind: name, "draws": draws, "seed": seed, "vintage": vintage}
         pages.append(
             Page(
                 "run",
@@ -175,14 +208,18 @@ def plan_pages(
                 page_nb,
                 params,
                 _key(page_nb.read_bytes().hex(), params, r.scenario.digest(), __version__, src),
+                f"h200cast: {r.label} ({KIND_WORDS[kind]})",
             )
         )
     every = sorted(r.scenario.digest() for r in results)
     chosen = (
         notebook_paths(list(analyses)) if analyses else []
     )  # no names would mean every notebook
+    chains = [name for kind, name in runs if kind == "switching"]
     for nb in chosen:
         params = {"draws": draws, "seed": seed, "vintage": vintage}
+        if chains:  # the analyses take the first chain as the run their parameters select
+            params["switching"] = chains[0]
         pages.append(
             Page(
                 "analysis",
@@ -190,6 +227,7 @@ def plan_pages(
                 nb,
                 params,
                 _key(nb.read_bytes().hex(), params, every, __version__, src),
+                f"h200cast: {heading(nbformat.read(nb, 4)) or nb.stem}",
             )
         )
     return pages
@@ -262,6 +300,7 @@ def run_pages(
                     html=dest / f"{page.stem}.html",
                     env=(("H200CAST_PARAMS", str(params_dir.resolve())),) if params_dir else (),
                     shown={**page.parameters, "output_dir": f"{page.stem}_files"},
+                    title=page.title,
                 ),
             )
         )
@@ -315,16 +354,19 @@ WHATIF_DRAWS = 200
 """Draws per point of the what-if grid (common to every point of a run)."""
 
 
-def write_charts(results: Sequence[Result], tmp: Path) -> dict[str, str]:
-    """Headline charts as PNG and SVG files; returns their inline SVG for the index."""
-    from h200cast.views import charts, figures
+def write_charts(results: Sequence[Result], tmp: Path) -> dict[str, Chart]:
+    """Headline charts as PNG and SVG files with their tables (CSV); the charts for the index."""
+    from h200cast.views import figures
 
-    (tmp / "charts").mkdir(exist_ok=True)
-    built = {
-        "stance_comparison": figures.stance_comparison(results)[0],
-        "shortfall_by_run": figures.shortfall_by_run(results)[0],
+    inline = {
+        "stance_comparison": save_chart(
+            tmp, "charts", "stance_comparison", figures.stance_comparison(results)
+        ),
+        "shortfall_by_run": save_chart(
+            tmp, "charts", "shortfall_by_run", figures.shortfall_by_run(results)
+        ),
     }
-    return {name: charts.save(chart, tmp / "charts", name) for name, chart in built.items()}
+    return inline
 
 
 def write_what_if(
@@ -336,7 +378,8 @@ def write_what_if(
     force: bool,
 ) -> dict[str, str]:
     """``whatif.html``, copied from the previous report when its inputs are the same (the grid
-    is the slowest part of a cached build), else computed; returns its manifest record."""
+    is the slowest part of a cached build) and its file is the one the previous manifest
+    recorded, else computed; returns its key and whether it was copied."""
     key = _key(
         "whatif",
         [r.scenario.digest() for r in results],
@@ -352,12 +395,12 @@ def write_what_if(
         src = previous / "whatif.html"
         try:
             if hashlib.sha256(src.read_bytes()).hexdigest() == before.get("sha256"):
-                shutil.copy2(src, target)
-                return {"key": key, "sha256": before["sha256"], "cached": "yes"}
+                shutil.copy2(src, target)  # its navigation bar is replaced with this report's
+                return {"key": key, "cached": "yes"}
         except OSError:
             pass  # missing or unreadable: computed again below
     target.write_text(what_if_page(results, vintage), encoding="utf-8")
-    return {"key": key, "sha256": hashlib.sha256(target.read_bytes()).hexdigest(), "cached": "no"}
+    return {"key": key, "cached": "no"}
 
 
 def what_if_page(results: Sequence[Result], vintage: Any = None) -> str:
@@ -415,8 +458,15 @@ def build_report(
     analyses: Sequence[str] = ANALYSES,
     reports_dir: Path | None = None,
     vintage: str | None = None,
+    switching: Sequence[str] | None = None,
+    sweeps: Sequence[Path] = (),
 ) -> int:
     """Build the report; return 0 when every page ran, 1 when some failed (the report is complete anyway).
+
+    ``stances`` and ``paths`` default to every stance and the vintage's reported path;
+    ``switching`` names chains to run beside them (``None``: none; an empty list: the
+    vintage's own chain). Each of ``sweeps`` (a finished ``h200cast sweep`` folder) gets a
+    page with its Sobol indices and PRIM box.
 
     Without ``out`` the report goes to ``reports/report-<UTC time>/`` and ``reports/latest``
     is pointed at it once it is complete; pages are reused from ``reports/latest``.
@@ -429,8 +479,9 @@ def build_report(
     from h200cast.scenario.load import load_vintage
 
     v, _ = load_vintage(params_dir, vintage)
-    todo = runs_requested(stances, paths, params_dir, v.history_path)
+    todo = runs_requested(stances, paths, params_dir, v.history_path, switching, v.switching)
     _check_requested(todo, analyses, params_dir)
+    swept = load_sweeps(sweeps)
     reports_dir = Path(reports_dir) if reports_dir else root / "reports"
     latest = reports_dir / "latest"
     target = Path(out) if out else reports_dir / f"report-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}"
@@ -448,18 +499,25 @@ def build_report(
     pages = plan_pages(results, todo, analyses, draws, seed, v.name)
     with sigterm_interrupts(), atomic_dir(target) as tmp:
         outcomes = run_pages(pages, tmp, previous, old, force, jobs, quiet, params_dir)
+        groups = nav_groups(outcomes, swept)
         inline = write_charts(results, tmp)
         what_if = write_what_if(results, tmp, v, previous, old, force)
+        add_navigation(tmp, outcomes, groups)
         write_results(results, tmp)
-        inline.update(write_track_record(cards, v, tmp))
+        inline.update(write_track_record(cards, v, tmp, groups))
+        write_sources(results, tmp, groups)
+        for page in swept:
+            write_sweep(page, tmp, groups)
         record = _manifest(
-            results, todo, outcomes, draws, seed, root, time.perf_counter() - started, tmp
+            results, todo, outcomes, draws, seed, root, time.perf_counter() - started, tmp, swept
         )
-        record["whatif"] = {k: what_if[k] for k in ("key", "sha256")}
+        final = hashlib.sha256((tmp / WHAT_IF).read_bytes()).hexdigest()  # with its nav bar
+        record["whatif"] = {"key": what_if["key"], "sha256": final}
         record["build"]["whatif_cached"] = what_if["cached"] == "yes"
         manifest.write(tmp, record)
-        (tmp / "index.html").write_text(
-            index_html(results, outcomes, inline, record, v, cards), encoding="utf-8"
+        (tmp / INDEX).write_text(
+            index_html(results, outcomes, inline, record, v, cards, groups, swept),
+            encoding="utf-8",
         )
     if not out:
         _point_latest(latest, target)
@@ -572,6 +630,7 @@ def _manifest(
     root: Path,
     seconds: float,
     tmp: Path,
+    sweeps: Sequence[SweepPage] = (),
 ) -> dict[str, Any]:
     """What the report holds and how it was built; everything but ``build`` is the same for
     two builds of the same inputs."""
@@ -608,6 +667,7 @@ def _manifest(
             for o in outcomes
         ],
         failed=[o.page.name for o in outcomes if not o.ok],
+        sweeps=[{"name": s.name, "page": s.href, "spec_sha256": s.spec.digest()} for s in sweeps],
         # the one field that differs between two builds of the same inputs
         build={
             "created_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -651,10 +711,12 @@ def track_record(v: Any, params_dir: Path, seed: int) -> list[Any]:
     ]
 
 
-def write_track_record(cards: Sequence[Any], v: Any, tmp: Path) -> dict[str, str]:
-    """``trackrecord.html`` with its tables (``trackrecord/*.csv``) and charts; the charts' SVG."""
+def write_track_record(
+    cards: Sequence[Any], v: Any, tmp: Path, groups: Sequence[Group] = ()
+) -> dict[str, Chart]:
+    """``trackrecord.html`` with its tables (``trackrecord/*.csv``) and charts; the charts."""
     from h200cast.results import scorecard as sc
-    from h200cast.views import charts, figures
+    from h200cast.views import figures
     from h200cast.views.tables import scorecard_text
 
     folder = tmp / "trackrecord"
@@ -668,44 +730,44 @@ def write_track_record(cards: Sequence[Any], v: Any, tmp: Path) -> dict[str, str
     }
     for name, body in files.items():
         (folder / name).write_text(body, encoding="utf-8")
-    svgs: dict[str, str] = {}
+    shown: dict[str, Chart] = {}
     scored = [c for c in cards if any(r.scored for r in c.rows)]
     if scored:
-        svgs["pit"] = charts.save(figures.pit_histogram(scored)[0], folder, "pit_histogram")
-        svgs["crps"] = charts.save(figures.crps_against_baselines(scored)[0], folder, "crps")
-    page = template("trackrecord.html.j2").render(
-        style=STYLE, v=v, cards=cards, inline=svgs, files=list(files)
+        shown["pit"] = save_chart(
+            tmp, "trackrecord", "pit_histogram", figures.pit_histogram(scored)
+        )
+        shown["crps"] = save_chart(
+            tmp, "trackrecord", "crps", figures.crps_against_baselines(scored)
+        )
+    page = render(
+        "trackrecord.html.j2",
+        TRACK_RECORD,
+        groups,
+        v=v,
+        cards=cards,
+        inline=shown,
+        files=list(files),
     )
-    (tmp / "trackrecord.html").write_text(page, encoding="utf-8")
-    return {f"track_{k}": x for k, x in svgs.items()}
+    (tmp / TRACK_RECORD).write_text(page, encoding="utf-8")
+    return {f"track_{k}": x for k, x in shown.items()}
 
 
 # --- index.html ---------------------------------------------------------------------------------
-
-STYLE = """
-body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto; max-width: 1250px;
-       color: #222; line-height: 1.45; padding: 0 1rem; }
-h1 { margin-bottom: 0.2rem; } h2 { margin-top: 2.2rem; border-bottom: 1px solid #ddd; }
-table { border-collapse: collapse; font-size: 0.88rem; margin: 0.8rem 0; }
-th, td { border-bottom: 1px solid #e5e5e5; padding: 0.3rem 0.6rem; text-align: right; vertical-align: top; }
-th:first-child, td:first-child { text-align: left; }
-td.l, th.l { text-align: left; }
-.fail { color: #b00020; font-weight: 600; } .muted { color: #666; font-size: 0.85rem; }
-.chart { margin: 1rem 0; overflow-x: auto; } iframe { border: 1px solid #ddd; width: 100%; height: 560px; }
-code { background: #f4f4f4; padding: 0 0.2rem; }
-"""
 
 
 def index_html(
     results: Sequence[Result],
     outcomes: Sequence[PageOutcome],
-    inline: dict[str, str],
+    inline: dict[str, Chart],
     manifest: dict[str, Any],
     vintage: Any = None,
     cards: Sequence[Any] = (),
+    groups: Sequence[Group] = (),
+    sweeps: Sequence[SweepPage] = (),
 ) -> str:
     """The report's front page, self-contained (charts are inline SVG), from ``index.html.j2``."""
     from h200cast.engine.metrics import BY_NAME
+    from h200cast.views.summary import headline
     from h200cast.views.tables import scale
 
     pages = {(o.page.kind, o.page.name): o for o in outcomes}
@@ -721,20 +783,80 @@ def index_html(
         ]
         cond = r.conditioning.line() if r.conditioning and r.conditioning.simulated else ""
         rows.append(
-            {"label": r.label, "ok": bool(o and o.ok), "cells": cells, "conditioning": cond}
+            {
+                "label": r.label,
+                "ok": bool(o and o.ok),
+                "href": o.page.href if o else "",
+                "cells": cells,
+                "conditioning": cond,
+            }
         )
-    return template("index.html.j2").render(
+    return render(
+        "index.html.j2",
+        INDEX,
+        groups,
         v=vintage,
         known=observed_against_forecast(cards, vintage),
-        style=STYLE,
+        summary=headline(results),
         m=manifest,
         columns=columns,
         rows=rows,
         inline=inline,
         analyses=[o for o in outcomes if o.page.kind == "analysis"],
+        sweeps=sweeps,
         failures=[o for o in outcomes if not o.ok],
-        sources=sources(results),
+        cited=len(sources(results)),
     )
+
+
+INDEX, TRACK_RECORD, WHAT_IF, SOURCES = (
+    "index.html",
+    "trackrecord.html",
+    "whatif.html",
+    "sources.html",
+)
+"""The report's pages at its top level."""
+
+
+def nav_groups(outcomes: Sequence[PageOutcome], sweeps: Sequence[SweepPage] = ()) -> list[Group]:
+    """The navigation bar's entries: the front page, each run and analysis that was built,
+    each sweep, the track record, the what-if and the sources."""
+    built = [o.page for o in outcomes if o.ok]
+    runs = tuple(Link(p.href, p.text) for p in built if p.kind == "run")
+    analyses = tuple(Link(p.href, p.text) for p in built if p.kind == "analysis")
+    analyses += tuple(Link(s.href, s.text) for s in sweeps)
+    groups = [
+        Group("", (Link(INDEX, "Overview"),)),
+        Group("Runs", runs),
+        Group("Analyses", analyses),
+        Group(
+            "",
+            (
+                Link(TRACK_RECORD, "Track record"),
+                Link(WHAT_IF, "What-if"),
+                Link(SOURCES, "Sources"),
+            ),
+        ),
+    ]
+    return [g for g in groups if g.links]
+
+
+def add_navigation(tmp: Path, outcomes: Sequence[PageOutcome], groups: Sequence[Group]) -> None:
+    """The navigation bar in the pages other tools wrote: each notebook page, the what-if."""
+    for o in outcomes:
+        if o.ok and (tmp / o.page.href).is_file():
+            add_nav(tmp / o.page.href, groups, o.page.href)
+    what_if = tmp / WHAT_IF
+    if what_if.is_file():
+        title = retitle(what_if.read_text(encoding="utf-8"), "h200cast: what-if")
+        what_if.write_text(title, encoding="utf-8")
+        add_nav(what_if, groups, WHAT_IF)
+
+
+def write_sources(results: Sequence[Result], tmp: Path, groups: Sequence[Group]) -> None:
+    """``sources.html``: every evidence id the runs cite, with its source (an anchor each)."""
+    page = render("sources.html.j2", SOURCES, groups, facts=sources(results))
+    (tmp / SOURCES).write_text(page, encoding="utf-8")
 
 
 def observed_against_forecast(cards: Sequence[Any], v: Any) -> list[dict[str, Any]]:
@@ -768,20 +890,6 @@ def observed_against_forecast(cards: Sequence[Any], v: Any) -> list[dict[str, An
                 }
             )
     return out
-
-
-def template(name: str) -> Any:
-    """A Jinja2 template of ``report/templates/``; ``e`` escapes as :func:`html.escape` does."""
-    import jinja2
-
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
-        autoescape=False,  # every value is escaped explicitly with `| e`
-        keep_trailing_newline=True,
-        undefined=jinja2.StrictUndefined,
-    )
-    env.filters["e"] = html.escape
-    return env.get_template(name)
 
 
 def sources(results: Sequence[Result]) -> list[dict[str, Any]]:

@@ -42,6 +42,7 @@ class Job:
     html: Path | None = None  # also write the executed notebook as HTML, code hidden
     env: tuple[tuple[str, str], ...] = ()  # environment variables for the kernel
     shown: dict[str, Any] | None = None  # the parameters the saved notebook records, if not these
+    title: str = ""  # the HTML page's title (default: the notebook's first heading)
 
 
 @dataclass(frozen=True)
@@ -136,7 +137,9 @@ def execute(job: Job) -> Outcome:
         nb = settled(clean(nb) if job.clean else nb, job.shown)
         nbformat.write(nb, str(job.output))
         if job.html is not None:
-            job.html.write_text(to_html(nb), encoding="utf-8")
+            files = job.parameters.get("output_dir")
+            data = os.path.relpath(files, job.html.parent) if files else ""
+            job.html.write_text(to_html(nb, job.title, data), encoding="utf-8")
         return Outcome(job, True, time.perf_counter() - start)
     except Exception as exc:  # a failing notebook must not stop the others
         error = _short_error(exc)
@@ -166,8 +169,23 @@ def kernel_config(sockets: Path) -> Any:
     return Config({"KernelManager": {"transport": "ipc", "ip": str(sockets / "kernel")}})
 
 
-def to_html(nb: Any) -> str:
-    """An executed notebook as a reader's page: outputs and prose, no code, no prompts."""
+def heading(nb: Any) -> str:
+    """The notebook's first Markdown heading (its title), or ``""``."""
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                if line.startswith("#"):
+                    return line.lstrip("#").strip()
+    return ""
+
+
+def to_html(nb: Any, title: str = "", data: str = "") -> str:
+    """An executed notebook as a reader's page: outputs and prose, no code, no prompts.
+
+    ``title`` is the page's title (default: the notebook's first heading); ``data`` is the
+    folder, relative to the page, of the tables its charts draw: each chart that
+    :func:`h200cast.views.notebook.figure` showed gets a link to its CSV there.
+    """
     from nbconvert import HTMLExporter
 
     exporter = HTMLExporter(
@@ -178,7 +196,8 @@ def to_html(nb: Any) -> str:
         exclude_input_prompt=True,
         exclude_output_prompt=True,
     )
-    body, _ = exporter.from_notebook_node(nb)
+    resources = {"metadata": {"name": title or heading(nb) or "h200cast"}, "h200cast_files": data}
+    body, _ = exporter.from_notebook_node(nb, resources)
     return body
 
 

@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     """What ``alt.layer`` returns: a facet chart when every layer has the same facets."""
 
 WIDTH, HEIGHT = 560, 260
+LABEL_LIMIT = 420
+"""Pixels for an axis label that names a parameter in words (``views/labels.py``)."""
 BAND_NOTE = "Line: median of the draws; bands: 25-75 and 10-90 percentiles."
 
 
@@ -175,7 +177,7 @@ def tornado(
         alt.Chart(df)
         .mark_bar()
         .encode(
-            y=alt.Y("input:N", sort=order, title=None, axis=alt.Axis(labelLimit=320)),
+            y=alt.Y("input:N", sort=order, title=None, axis=alt.Axis(labelLimit=LABEL_LIMIT)),
             x=alt.X("change:Q", title=x_title),
             color=alt.Color(
                 "end:N",
@@ -278,7 +280,7 @@ def indices(df: pd.DataFrame, title: str, caption: str | Sequence[str] | None = 
 
     order = list(dict.fromkeys(df["input"]))
     base = alt.Chart(df).encode(
-        y=alt.Y("input:N", sort=order, title=None, axis=alt.Axis(labelLimit=320)),
+        y=alt.Y("input:N", sort=order, title=None, axis=alt.Axis(labelLimit=LABEL_LIMIT)),
         yOffset=alt.YOffset("index:N", sort=["first order", "total"]),
         color=alt.Color(
             "index:N", title=None, sort=["first order", "total"], legend=alt.Legend(orient="top")
@@ -314,7 +316,7 @@ def heatmap(df: pd.DataFrame, title: str, caption: str | Sequence[str] | None = 
 
     rows, cols = list(dict.fromkeys(df["input"])), list(dict.fromkeys(df["output"]))
     base = alt.Chart(df).encode(
-        y=alt.Y("input:N", sort=rows, title=None, axis=alt.Axis(labelLimit=320)),
+        y=alt.Y("input:N", sort=rows, title=None, axis=alt.Axis(labelLimit=LABEL_LIMIT)),
         x=alt.X("output:N", sort=cols, title=None, axis=alt.Axis(orient="top", labelAngle=0)),
     )
     tips = [c for c in ("input", "output", "value", "low", "high") if c in df.columns]
@@ -400,3 +402,65 @@ def grouped_bars(
         )
         .properties(**frame(title, caption, height=max(160, 28 * df["item"].nunique()), width=620))
     )
+
+
+def ranges(df: pd.DataFrame, title: str, caption: str | Sequence[str] | None = None) -> Layered:
+    """Each input's part kept (``start`` to ``end`` in [0, 1] of its range) over its whole range.
+
+    ``df`` has columns ``input``, ``start``, ``end`` and ``kept`` (the values, in words).
+    """
+    import altair as alt
+
+    order = list(df["input"])
+    base = alt.Chart(df).encode(
+        y=alt.Y("input:N", sort=order, title=None, axis=alt.Axis(labelLimit=LABEL_LIMIT))
+    )
+    whole = base.mark_bar(color="#e3e3e3", size=16).encode(
+        x=alt.X(
+            "zero:Q",
+            title="position in the sweep's range of the input (0: its low end, 1: its high end)",
+            scale=alt.Scale(domain=[0, 1]),
+        ),
+        x2="one:Q",
+    )
+    kept = base.mark_bar(color="#4c78a8", size=16).encode(
+        x="start:Q", x2="end:Q", tooltip=["input:N", "kept:N"]
+    )
+    width = WIDTH - 200
+    text = base.mark_text(align="left", dx=6, fontSize=10, color="#333").encode(
+        x=alt.value(width), text="kept:N"
+    )
+    return (
+        alt.layer(whole, kept, text)
+        .transform_calculate(zero="0", one="1")
+        .properties(**frame(title, caption, max(90, 34 * len(order)), width=width))
+    )
+
+
+def tradeoff(df: pd.DataFrame, title: str, caption: str | Sequence[str] | None = None) -> Layered:
+    """Points of ``coverage`` against ``density``, coloured by ``box`` (the one reported stands out)."""
+    import altair as alt
+
+    share = alt.Axis(format="%")
+    base = alt.Chart(df).encode(
+        x=alt.X("coverage:Q", title="coverage (share of the outcome's points inside)", axis=share),
+        y=alt.Y("density:Q", title="density (share of the box with the outcome)", axis=share),
+        tooltip=[
+            "step:Q",
+            alt.Tooltip("coverage:Q", format=".1%"),
+            alt.Tooltip("density:Q", format=".1%"),
+            alt.Tooltip("mass:Q", format=".1%"),
+            "inputs restricted:Q",
+        ],
+    )
+    line = base.mark_line(color="#bbb")
+    points = base.mark_point(filled=True).encode(
+        color=alt.Color(
+            "box:N",
+            title=None,
+            scale=alt.Scale(domain=["peeling step", "reported box"], range=["#4c78a8", "#d62728"]),
+            legend=alt.Legend(orient="top"),
+        ),
+        size=alt.condition("datum.box == 'reported box'", alt.value(140), alt.value(30)),
+    )
+    return alt.layer(line, points).properties(**frame(title, caption, width=WIDTH - 160))

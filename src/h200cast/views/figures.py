@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     import altair as alt
     import pandas as pd
 
+    from h200cast.explore.discovery import Box
     from h200cast.explore.sensitivity import SobolIndices
     from h200cast.results.scorecard import VintageScores
 
@@ -216,9 +217,10 @@ def tornado(oat: pd.DataFrame, metric: str, n: int = 10) -> Figure:
     title = {
         "us_fee_revenue_total_usd": "US fee revenue over the horizon",
         "shipments_total_units": "Shipments to China over the horizon",
+        "shortfall_total_units": "Shortfall over the horizon (demand that never ships)",
         "domestic_share_end": "Domestic share at the horizon",
     }.get(metric, metric)
-    table = top_inputs(oat, metric, n).assign(change=lambda d: d["change"] / div)
+    table = frames.labelled(top_inputs(oat, metric, n).assign(change=lambda d: d["change"] / div))
     caption = "Source: h200cast model, --point runs with one input at a time at its 5th or 95th percentile."
     return charts.tornado(table, title, f"change from the central run ({unit})", caption), table
 
@@ -254,8 +256,15 @@ def shortfall_by_run(results: Sequence[Result]) -> Figure:
     return chart, table
 
 
-def sobol_indices(indices: SobolIndices, output: str) -> Figure:
-    """Sobol first-order and total indices of one output, inputs sorted by total index."""
+OVER = "each input's 5-95% range, others central"
+"""What the Sobol runs of notebook 06 vary: the inputs over their ranges, the rest central."""
+
+
+def sobol_indices(indices: SobolIndices, output: str, over: str = OVER) -> Figure:
+    """Sobol first-order and total indices of one output, inputs sorted by total index.
+
+    ``over`` says in the caption what the runs varied (a sweep: its input ranges).
+    """
     import pandas as pd
 
     df = indices.frame()
@@ -268,14 +277,15 @@ def sobol_indices(indices: SobolIndices, output: str) -> Figure:
         ]
     )[["input", "index", "value", "low", "high"]]
     table["input"] = pd.Categorical(table["input"], categories=list(df["input"]), ordered=True)
-    table = table.sort_values(["input", "index"]).assign(input=lambda d: d["input"].astype(str))
+    table = frames.labelled(
+        table.sort_values(["input", "index"]).assign(input=lambda d: d["input"].astype(str))
+    )
     title = {
         "us_fee_revenue_total_usd": "What drives US fee revenue: Sobol indices",
         "shipments_total_units": "What drives shipments: Sobol indices",
-    }.get(output, f"Sobol indices of {output}")
+    }.get(output, f"What drives the {OUTPUT_LABELS.get(output, output)}: Sobol indices")
     caption = [
-        f"Source: h200cast model, {indices.evaluations:,} runs over each input's 5-95% range, others "
-        "central.",
+        f"Source: h200cast model, {indices.evaluations:,} runs over {over}.",
         f"Bars: first-order and total indices; whiskers: {int(100 * indices.confidence)}% "
         "bootstrap intervals. Total minus first order is the share due to interactions.",
     ]
@@ -289,11 +299,13 @@ OUTPUT_LABELS = {
     "shortfall_total_units": "shortfall",
     "domestic_share_end": "domestic share (horizon)",
     "domestic_share_2027_end": "domestic share (end-2027)",
+    "domestic_share_2026": "domestic share (2026)",
+    "compute_gap_2026_units": "compute gap, 2026",
 }
 """Short column labels for charts that compare several outputs."""
 
 
-def sobol_overview(indices: SobolIndices) -> Figure:
+def sobol_overview(indices: SobolIndices, over: str = OVER) -> Figure:
     """Total Sobol indices of every output at once: which inputs matter for which output."""
     import pandas as pd
 
@@ -302,7 +314,7 @@ def sobol_overview(indices: SobolIndices) -> Figure:
     rows = df.groupby("input")["total"].max().sort_values(ascending=False, kind="stable").index
     df["input"] = pd.Categorical(df["input"], categories=list(rows), ordered=True)
     df["output"] = pd.Categorical(df["output"], categories=indices.outputs, ordered=True)
-    table = (
+    table = frames.labelled(
         df.sort_values(["input", "output"])
         .rename(columns={"total": "value", t_lo: "low", t_hi: "high"})
         .assign(
@@ -312,8 +324,7 @@ def sobol_overview(indices: SobolIndices) -> Figure:
         .reset_index(drop=True)
     )
     caption = [
-        f"Source: h200cast model, {indices.evaluations:,} runs over each input's 5-95% range, others "
-        "central.",
+        f"Source: h200cast model, {indices.evaluations:,} runs over {over}.",
         "Each cell: the input's total Sobol index for that output (its share of the output's "
         f"variance, interactions included; darker is larger); {int(100 * indices.confidence)}% "
         "bootstrap intervals in the tooltip and the table.",
@@ -321,6 +332,81 @@ def sobol_overview(indices: SobolIndices) -> Figure:
     return charts.heatmap(
         table, "Which inputs drive which output: total Sobol indices", caption
     ), table
+
+
+def outcome_words(output: str, below: float | None, above: float | None) -> str:
+    """A discovery's outcome of interest in words, e.g. ``US fee, 2026 below $0.3 billion``."""
+    from h200cast.engine.metrics import BY_NAME
+    from h200cast.views.units import display
+
+    d = display(BY_NAME[output].unit, "prose")
+    limit = below if below is not None else above
+    assert limit is not None  # a Discovery has exactly one of them
+    amount = d.text(limit) if d.suffix else f"{d.text(limit)} {d.label}"
+    return (
+        f"{OUTPUT_LABELS.get(output, output)} {'below' if below is not None else 'above'} {amount}"
+    )
+
+
+def prim_box(box: Box, ranges: dict[str, tuple[float, float]], outcome: str) -> Figure:
+    """The inputs a PRIM box restricts, each as the part of its sweep range the box keeps."""
+    import pandas as pd
+
+    rows = []
+    for key, (lo, hi) in box.limits.items():
+        low, high = ranges[key]
+        kept = (max(lo, low), min(hi, high))
+        rows.append(
+            {
+                "input": key,
+                "range_low": low,
+                "range_high": high,
+                "box_low": kept[0],
+                "box_high": kept[1],
+                "start": (kept[0] - low) / ((high - low) or 1.0),
+                "end": (kept[1] - low) / ((high - low) or 1.0) if high > low else 1.0,
+                "kept": f"{_value(kept[0])} to {_value(kept[1])} of {_value(low)} to {_value(high)}",
+            }
+        )
+    table = frames.labelled(pd.DataFrame(rows))
+    caption = [
+        f"Source: h200cast sweep; PRIM (patient rule induction) on the points with {outcome}.",
+        f"Blue: the part of each input's range inside the box; {box.coverage:.0%} of those points "
+        f"lie in it (coverage), {box.density:.0%} of the points in it have the outcome (density), "
+        f"and it holds {box.mass:.0%} of all points (mass).",
+    ]
+    return charts.ranges(table, f"Where {outcome}: the PRIM box", caption), table
+
+
+def _value(x: float) -> str:
+    """A parameter's value for a reader: ``8,083``, ``0.8715``, ``0.001105``."""
+    return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.4g}"
+
+
+def prim_trajectory(trajectory: Sequence[Box], chosen: Box, outcome: str) -> Figure:
+    """PRIM's peeling steps: coverage against density, the box it reports marked."""
+    import pandas as pd
+
+    table = pd.DataFrame(
+        [
+            {
+                "step": i,
+                "coverage": b.coverage,
+                "density": b.density,
+                "mass": b.mass,
+                "inputs restricted": len(b.limits),
+                "box": "reported box" if b == chosen else "peeling step",
+            }
+            for i, b in enumerate(trajectory)
+        ]
+    )
+    caption = [
+        f"Source: h200cast sweep; each point is a box on PRIM's way from every point to the "
+        f"densest, for {outcome}.",
+        "Peeling trades coverage for density; the reported box is the densest one that still "
+        "covers the spec's minimum coverage.",
+    ]
+    return charts.tradeoff(table, "PRIM: coverage against density", caption), table
 
 
 SCORE_CAPTION = (

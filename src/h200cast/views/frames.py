@@ -214,4 +214,12 @@ def swing_table(oat: pd.DataFrame, metrics: Sequence[str], n: int = 3) -> pd.Dat
             }
             for i, r in enumerate(sub.itertuples())
         ]
-    return pd.DataFrame(rows)
+    return labelled(pd.DataFrame(rows))
+
+
+def labelled(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with its ``input`` column (dotted keys) in words with units
+    (:mod:`h200cast.views.labels`), the keys kept in a ``key`` column."""
+    from h200cast.views.labels import text
+
+    return table.assign(key=table["input"], input=table["input"].map(text))

@@ -17,6 +17,7 @@ extra), charts stay static SVG and a warning says why.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from dataclasses import dataclass
@@ -207,16 +208,67 @@ def save(
     return written
 
 
+class Linked:
+    """A chart shown with the name of the CSV that holds its data, for the report's link.
+
+    It displays exactly as the chart does; its output's metadata carries
+    ``{"h200cast": {"data": "NAME.csv"}}``, which the report's page template turns into a
+    link under the chart.
+    """
+
+    def __init__(self, chart: alt.TopLevelMixin, data: str) -> None:
+        self.chart, self.data = chart, data
+
+    def __repr__(self) -> str:  # the output's text/plain, as the chart's: alt.Chart(...)
+        return repr(self.chart)
+
+    def _repr_mimebundle_(
+        self, include: Any = None, exclude: Any = None
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        bundle = self.chart._repr_mimebundle_(include=include, exclude=exclude)
+        data, meta = bundle if isinstance(bundle, tuple) else (bundle or {}, {})
+        return data, {**meta, "h200cast": {"data": self.data}}
+
+
+def figure(
+    output_dir: str | os.PathLike | None,
+    name: str,
+    shown: tuple[alt.TopLevelMixin, pd.DataFrame],
+) -> alt.TopLevelMixin | Linked:
+    """Save a figure's chart and table (with an ``output_dir``) and return the chart to show.
+
+    ``shown`` is what a :mod:`h200cast.views.figures` function returns. With an
+    ``output_dir``, the chart comes back :class:`Linked` to its ``NAME.csv``.
+    """
+    chart, table = shown
+    save(output_dir, name, chart=chart, table=table)
+    return Linked(chart, f"{name}.csv") if output_dir else chart
+
+
 def describe(result: Result, metric: str) -> str:
     """A metric's median and 5-95% range in words, e.g. '2.31 million units (P5-P95 1.20-3.90)'."""
+    return f"{amount(result, metric)} (P5-P95 {band(result, metric)})"
+
+
+def amount(result: Result, metric: str, stat: str = "p50", extra_digit: bool = False) -> str:
+    """A statistic of a metric in words with its unit, e.g. '2.31 million units' or '49%';
+    ``extra_digit`` shows one more decimal."""
     from h200cast.engine.metrics import BY_NAME
 
-    s, unit = result.stats[metric], BY_NAME[metric].unit
-    d = display(unit, "prose")
-    if d.suffix:  # 49% (P5-P95 20-67%)
-        return f"{d.text(s['p50'])} (P5-P95 {d.number(s['p5'])}-{d.text(s['p95'])})"
-    what = f" {d.label}"  # 2.31 million units (P5-P95 1.20-3.90)
-    return f"{d.text(s['p50'])}{what} (P5-P95 {d.text(s['p5'])}-{d.text(s['p95'])})"
+    d = display(BY_NAME[metric].unit, "prose")
+    if extra_digit:
+        d = dataclasses.replace(d, fmt=f".{int(d.fmt[1:-1]) + 1}f")
+    value = d.text(result.stats[metric][stat])
+    return value if d.suffix else f"{value} {d.label}"  # 49%, but 2.31 million units
+
+
+def band(result: Result, metric: str) -> str:
+    """A metric's 5-95% range in words, e.g. '1.20-3.90' or '20-67%'."""
+    from h200cast.engine.metrics import BY_NAME
+
+    s, d = result.stats[metric], display(BY_NAME[metric].unit, "prose")
+    low = d.number(s["p5"]) if d.suffix else d.text(s["p5"])
+    return f"{low}-{d.text(s['p95'])}"
 
 
 def say(markdown: str) -> None:
@@ -276,6 +328,46 @@ def comparison_answer(results: list[Result]) -> str:
         f"The US duty collected over the horizon ranges from **${fee[worst] / 1e9:.2f} billion under "
         f"{worst}** to **${fee[best] / 1e9:.2f} billion under {best}** (means over draws; the "
         "median is zero under every stance, because in most draws nothing ships or nothing is collected)."
+    )
+
+
+KIND_WORDS = {"stance": "a stance", "path": "a stance path", "switching": "a switching chain"}
+
+
+def comparison_runs(
+    selected: Result,
+    overrides: dict | None = None,
+    draws: int = 1000,
+    seed: int = 20260131,
+    vintage_name: str = "",
+) -> list[Result]:
+    """The six stances and the vintage's reported path, and ``selected`` (the run a notebook's
+    parameters select) in its place among them or, when it is neither, after them."""
+    from h200cast.scenario.schema import STANCES
+
+    refs = [ScenarioRef("stance", s) for s in STANCES]
+    history = vintage(vintage_name).history_path
+    refs += [ScenarioRef("path", history)] if history else []
+    runs = [
+        selected
+        if ref == selected.ref
+        else run_from_parameters(
+            ref.stance or "", ref.path or "", "", overrides, draws, seed, vintage_name
+        )
+        for ref in refs
+    ]
+    return runs if selected.ref in refs else [*runs, selected]
+
+
+def selected_answer(selected: Result, runs: list[Result]) -> str:
+    """Where the run the parameters select stands among ``runs``, in words."""
+    fee = "us_fee_revenue_total_usd"
+    rank = 1 + sum(r.stats[fee]["mean"] > selected.stats[fee]["mean"] for r in runs)
+    return (
+        f"The parameters select **{selected.label}** ({KIND_WORDS[selected.ref.kind]}): a "
+        f"shortfall of {describe(selected, 'shortfall_total_units')} and a US duty collected of "
+        f"{describe(selected, fee)}, a mean of {amount(selected, fee, 'mean', True)}, "
+        f"number {rank} of the {len(runs)} runs from the highest."
     )
 
 

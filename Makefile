@@ -56,8 +56,9 @@ lint: $(STAMP)  ## ruff (code and notebooks), the import contract (layers, no cy
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/mypy
 
-bench: $(STAMP)  ## time the engine, the CLI, the notebooks and the report (figures go in the README)
+bench: $(STAMP)  ## time the engine, the CLI, the explorer, the notebooks and the report (figures go in the README)
 	$(BIN)/python benchmarks/bench_model.py
+	$(BIN)/python benchmarks/bench_explorer.py
 	$(BIN)/python benchmarks/bench_notebooks.py
 	$(BIN)/python benchmarks/bench_report.py
 

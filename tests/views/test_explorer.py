@@ -389,6 +389,25 @@ NOW_CELLS = (
 )
 
 
+PICK = """(() => {
+  const text = o => o.textContent.split('\\u00a0').join(' ');
+  const sel = Array.from(document.querySelectorAll('.widget-dropdown select'))
+    .find(s => Array.from(s.options).some(o => text(o) === LABEL));
+  if (!sel) return false;
+  sel.selectedIndex = Array.from(sel.options).findIndex(o => text(o) === LABEL);
+  sel.dispatchEvent(new Event('change', {bubbles: true}));
+  return true;
+})()"""
+"""Choose an option of an ipywidgets drop-down by its text (ipywidgets writes its spaces as
+no-break spaces) and tell the widget, as a person's choice does."""
+SELECTED = """Array.from(document.querySelectorAll('.widget-dropdown select'))
+  .some(s => s.selectedIndex >= 0 && s.options[s.selectedIndex].textContent === 'LABEL')"""
+
+
+def _pick(browser: DevTools, label: str) -> bool:
+    return bool(browser.js(PICK.replace("LABEL", json.dumps(label))))
+
+
 def _now(browser: DevTools) -> dict[str, str]:
     return dict(line.split(": ", 1) for line in browser.js(NOW_CELLS))
 
@@ -453,26 +472,18 @@ def test_the_app_redraws_when_a_lever_moves_offline(app: str, browser: DevTools)
     print(
         f"\nexplorer in Chromium: {seconds * 1e3:.0f} ms from releasing the slider to new numbers"
     )
-    # and Beijing's stance, from its drop-down: demand moves too
-    # (ipywidgets writes the options' spaces as no-break spaces)
-    picked = browser.js(
-        """(() => {
-          const text = o => o.textContent.replace(/\u00a0/g, ' ');
-          const sel = Array.from(document.querySelectorAll('.widget-dropdown select'))
-            .find(s => Array.from(s.options).some(o => text(o) === 'stance: open_market'));
-          if (!sel) return false;
-          sel.selectedIndex = Array.from(sel.options).findIndex(o => text(o) === 'stance: open_market');
-          sel.dispatchEvent(new Event('change', {bubbles: true}));
-          return true;
-        })()"""
-    )
-    assert picked, "no drop-down offers stance: open_market"
+    # Beijing's stance, from its drop-down: demand moves too
+    assert _pick(browser, "stance: open_market"), "no drop-down offers stance: open_market"
     browser.wait(
         f"(() => {{ const n = Object.fromEntries({NOW_CELLS}.map(l => l.split(': ')));"
         f" return n['demand'] !== {json.dumps(after['demand'])}; }})()",
         30,
         "demand to change with the stance",
     )
+    # the January vintage: production for China never stops there (April's stops in March)
+    assert _pick(browser, "2026-01-31"), "no drop-down offers the January vintage"
+    browser.wait("document.body.innerText.includes('vintage 2026-01-31')", 30, "the January run")
+    assert browser.js(SELECTED.replace("LABEL", "never")), "production stop is not at never"
     # nothing but the app's own address was asked for
     asked = [
         e["params"]["request"]["url"]

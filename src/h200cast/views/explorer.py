@@ -864,7 +864,10 @@ class Explorer:
     def status(self, redraw: Redraw | None = None) -> str:
         """One line: what runs now, at which vintage and draws, the levers moved, and the time taken."""
         c, r = self.choice, self.current
-        moved = ", ".join(f"{BY_NAME[k].label} {BY_NAME[k].text(v)}" for k, v in c.levers)
+        months = self.baseline.paths.months
+        moved = ", ".join(
+            f"{BY_NAME[k].label} {_lever_text(BY_NAME[k], v, months)}" for k, v in c.levers
+        )
         parts = [
             f"{c.ref.kind} {c.ref.name}, vintage {c.vintage or 'latest'}, {r.draws:,} draws",
             f"moved: {moved}"
@@ -987,9 +990,11 @@ def _build_widgets(ex: Explorer) -> Any:
     rows = []
     for lv in LEVERS:
         if lv.name == "production_stop":
-            options: list[tuple[str, Value]] = [("never", None)]
+            options: list[tuple[str, Value]] = [("never", NEVER)]
             options += [(f"{m} (month {i})", i) for i, m in enumerate(months)]
-            ctl: Any = w.Dropdown(options=options, value=start[lv.name], description=lv.label)
+            ctl: Any = w.Dropdown(
+                options=options, value=_widget_value(lv, start[lv.name]), description=lv.label
+            )
         else:
             ctl = w.FloatSlider(
                 value=_widget_value(lv, start[lv.name]),
@@ -1055,7 +1060,7 @@ def _build_widgets(ex: Explorer) -> Any:
             return
         here = ex.positions()  # only what differs from the current run moves
         values = {
-            name: ctl.value
+            name: _lever_value(BY_NAME[name], ctl.value)
             for name, ctl in controls.items()
             if not _same(ctl.value, _widget_value(BY_NAME[name], here[name]))
         }
@@ -1089,11 +1094,21 @@ def _build_widgets(ex: Explorer) -> Any:
     )
 
 
+NEVER = -1
+"""The production-stop drop-down's value for never (None there would mean no selection)."""
+
+
 def _widget_value(lever: Lever, value: Value) -> Value:
-    """A lever's value as its widget holds it: within the slider's range (a month as it is)."""
-    if lever.name == "production_stop" or value is None:
-        return value
+    """A lever's value as its widget holds it: within the slider's range, or a month (never: -1)."""
+    if lever.name == "production_stop":
+        return NEVER if value is None else value
+    assert value is not None
     return min(max(float(value), lever.low), lever.high)
+
+
+def _lever_value(lever: Lever, value: Value) -> Value:
+    """A widget's value as the lever's (the inverse of :func:`_widget_value` for a month)."""
+    return None if lever.name == "production_stop" and value == NEVER else value
 
 
 def _lever_text(lever: Lever, value: Value, months: list[str]) -> str:

@@ -469,8 +469,12 @@ def test_the_app_redraws_when_a_lever_moves_offline(app: str, browser: DevTools)
         10,
         "the status line to name the fee rate",
     )
+    took = browser.js(
+        "(document.body.innerText.match(/(model \\d+ ms, redraw \\d+ ms)/) || [''])[0]"
+    )
     print(
-        f"\nexplorer in Chromium: {seconds * 1e3:.0f} ms from releasing the slider to new numbers"
+        f"\nexplorer in Chromium: {seconds * 1e3:.0f} ms from releasing the slider to new "
+        f"numbers ({took} in the kernel)"
     )
     # Beijing's stance, from its drop-down: demand moves too
     assert _pick(browser, "stance: open_market"), "no drop-down offers stance: open_market"

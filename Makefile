@@ -12,6 +12,11 @@ VENV := .venv
 LAB_VENV := .venv-lab
 LAB_DIR := work
 LAB_ARGS ?=
+EXPLORE_PORT ?= 8866
+EXPLORE_ARGS ?=
+# Voila's lab template without its two stylesheet links to a CDN (Font Awesome, which the
+# widgets bundle already): made from the installed Voila, so that the two stay in step
+EXPLORE_TEMPLATE := .jupyter/data/voila/templates/h200cast
 STAMP := $(VENV)/.synced
 LAB_STAMP := $(LAB_VENV)/.synced
 BIN := $(VENV)/bin
@@ -29,7 +34,7 @@ export JUPYTER_DATA_DIR := $(CURDIR)/.jupyter/data
 export JUPYTER_RUNTIME_DIR := $(CURDIR)/.jupyter/runtime
 export IPYTHONDIR := $(CURDIR)/.ipython
 
-.PHONY: report test lint lab lab-copies bench schema notebooks env clean
+.PHONY: report test lint lab lab-copies explore bench schema notebooks env clean
 
 report: $(STAMP)  ## the offline HTML report for every stance and path: reports/latest/index.html
 	$(BIN)/h200cast report
@@ -51,8 +56,9 @@ lint: $(STAMP)  ## ruff (code and notebooks), the import contract (layers, no cy
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/mypy
 
-bench: $(STAMP)  ## time the engine, the CLI, the notebooks and the report (figures go in the README)
+bench: $(STAMP)  ## time the engine, the CLI, the explorer, the notebooks and the report (figures go in the README)
 	$(BIN)/python benchmarks/bench_model.py
+	$(BIN)/python benchmarks/bench_explorer.py
 	$(BIN)/python benchmarks/bench_notebooks.py
 	$(BIN)/python benchmarks/bench_report.py
 
@@ -63,6 +69,17 @@ schema: $(STAMP)  ## regenerate params/schema.json from the pydantic models
 # tests never read: notebooks/ keeps the committed runs that nbval and the tests check.
 lab: $(LAB_STAMP) lab-copies  ## JupyterLab on working copies of the notebooks (work/), in .venv-lab
 	H200CAST_STATIC_CHARTS=0 $(LAB_VENV)/bin/jupyter lab $(LAB_DIR)/ $(LAB_ARGS) $$([ "$$(id -u)" = 0 ] && echo --allow-root)
+
+# The explorer as an app: Voila runs notebooks/00_explorer.ipynb in a kernel per visitor and
+# shows its outputs and widgets, not its code; it never writes the notebook.
+explore: $(LAB_STAMP)  ## the live explorer as an app in the browser (Voila, offline), in .venv-lab
+	@mkdir -p $(EXPLORE_TEMPLATE)
+	@echo '{"base_template": "lab"}' > $(EXPLORE_TEMPLATE)/conf.json
+	@sed -E '/<link[^>]*href="https?:/d' $(LAB_VENV)/share/jupyter/voila/templates/lab/index.html.j2 \
+		> $(EXPLORE_TEMPLATE)/index.html.j2
+	@! grep -En '(href|src)="https?:' $(EXPLORE_TEMPLATE)/index.html.j2
+	H200CAST_STATIC_CHARTS=0 $(LAB_VENV)/bin/voila notebooks/00_explorer.ipynb --template=h200cast \
+		--Voila.ip=127.0.0.1 --port=$(EXPLORE_PORT) $(EXPLORE_ARGS)
 
 # A copy is made only where there is none: a user's edited copy is never overwritten.
 lab-copies:  ## copy each notebook into work/ unless a copy is already there

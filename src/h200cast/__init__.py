@@ -33,6 +33,7 @@ _API = {
     "InputError",
 }
 _VIEWS = {
+    "explorer": "h200cast.views.explorer",
     "figures": "h200cast.views.figures",
     "frames": "h200cast.views.frames",
     "labels": "h200cast.views.labels",

@@ -35,8 +35,9 @@ GOLDEN_DIRS = [Path(p) for p in _GOLDENS_ENV.split(os.pathsep) if p] or [ROOT / 
 GOLDENS = [d / p.name for d in GOLDEN_DIRS for p in NOTEBOOKS]
 
 
-def test_the_seven_notebooks_and_the_stance_page_are_there() -> None:
+def test_the_explorer_seven_notebooks_and_the_stance_page_are_there() -> None:
     assert [p.name for p in NOTEBOOKS] == [
+        "00_explorer.ipynb",
         "01_demand.ipynb",
         "02_supply_shortfall.ipynb",
         "03_fee_revenue.ipynb",
@@ -79,9 +80,13 @@ def test_structure(path: Path) -> None:
     )
 
 
+def _named(stem: str) -> Path:
+    return next(p for p in NOTEBOOKS if p.stem == stem)
+
+
 def test_papermill_lists_the_parameters() -> None:
     out = subprocess.run(
-        [sys.executable, "-m", "papermill", "--help-notebook", str(NOTEBOOKS[2])],
+        [sys.executable, "-m", "papermill", "--help-notebook", str(_named("03_fee_revenue"))],
         capture_output=True,
         text=True,
         timeout=120,

@@ -503,3 +503,9 @@ def test_the_app_redraws_when_a_lever_moves_offline(app: str, browser: DevTools)
     assert not failed, failed
     errors = [e["params"] for e in browser.events if e.get("method") == "Runtime.exceptionThrown"]
     assert not errors, errors
+    console = [
+        " ".join(str(a.get("value", a.get("description", ""))) for a in e["params"]["args"])
+        for e in browser.events
+        if e.get("method") == "Runtime.consoleAPICalled" and e["params"]["type"] == "error"
+    ]
+    assert not console, console

@@ -127,7 +127,9 @@ def test_index_links_resolve_and_nothing_comes_from_another_host(built: Path) ->
         for href in links.hrefs:
             if "://" in href or href.startswith("#"):
                 continue  # source pages of the evidence are meant to be external
-            assert (page.parent / href).exists(), f"{page.name} links to missing {href}"
+            assert (page.parent / href.split("#")[0]).exists(), (
+                f"{page.name} links to missing {href}"
+            )
     index = (built / "index.html").read_text()
     assert (
         index.count("<svg") >= 2
@@ -137,6 +139,11 @@ def test_index_links_resolve_and_nothing_comes_from_another_host(built: Path) ->
     for words in ("Headline comparison", "Sources", "Manifest", 'href="sources.html"'):
         assert words in index
     assert 'id="L191"' in (built / "sources.html").read_text()
+    for anchor in ("summary", "comparison", "charts", "whatif", "analyses", "sources", "manifest"):
+        assert f'id="{anchor}"' in index, anchor
+    said = index.split('id="summary"', 1)[1].split("</section>", 1)[0]
+    assert said.count("<li id=") == 4 and said.count("P5-P95") >= 4
+    assert "from January 2026 to December 2028" in said and "December 2028" in said
     whatif = (built / "whatif.html").read_text()
     assert "vegaEmbed" in whatif and "US fee rate" in whatif and "selling price" in whatif
     assert len(whatif.encode()) < 3_000_000  # the grid and Vega, inlined

@@ -124,14 +124,6 @@ class Page:
         return words[:1].upper() + words[1:]
 
 
-KIND_WORDS: dict[str, str] = {
-    "stance": "stance",
-    "path": "stance path",
-    "switching": "switching chain",
-}
-"""What each kind of run is called in a page title."""
-
-
 def runs_requested(
     stances: Sequence[str] | None,
     paths: Sequence[str] | None,
@@ -195,6 +187,7 @@ def plan_pages(
     import nbformat
 
     from h200cast.report.runner import STANCE_PAGE, heading, notebook_paths
+    from h200cast.views.notebook import KIND_WORDS
 
     src = source_digest()  # the parameters folder itself enters through each scenario's digest
     pages = []

@@ -331,7 +331,8 @@ def comparison_answer(results: list[Result]) -> str:
     )
 
 
-KIND_WORDS = {"stance": "a stance", "path": "a stance path", "switching": "a switching chain"}
+KIND_WORDS = {"stance": "stance", "path": "stance path", "switching": "switching chain"}
+"""What each kind of run is called in words (and in the report's page titles)."""
 
 
 def comparison_runs(
@@ -364,7 +365,7 @@ def selected_answer(selected: Result, runs: list[Result]) -> str:
     fee = "us_fee_revenue_total_usd"
     rank = 1 + sum(r.stats[fee]["mean"] > selected.stats[fee]["mean"] for r in runs)
     return (
-        f"The parameters select **{selected.label}** ({KIND_WORDS[selected.ref.kind]}): a "
+        f"The parameters select **{selected.label}** (a {KIND_WORDS[selected.ref.kind]}): a "
         f"shortfall of {describe(selected, 'shortfall_total_units')} and a US duty collected of "
         f"{describe(selected, fee)}, a mean of {amount(selected, fee, 'mean', True)}, "
         f"number {rank} of the {len(runs)} runs from the highest."

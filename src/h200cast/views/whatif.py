@@ -112,6 +112,8 @@ window.addEventListener("load", () => {
       view.signal(n, n === "run" ? raw : Number(raw));
     }
     view.runAsync().then(() => { document.body.dataset.ready = "1"; });
+    // framed in the front page (#h2c-framed: its navigation bar hidden), the address stays
+    if (location.hash === "#h2c-framed") return;
     for (const n of names) {
       view.addSignalListener(n, () => {
         const now = new URLSearchParams();

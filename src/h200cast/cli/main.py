@@ -9,6 +9,7 @@ little beyond the model itself.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -58,10 +59,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         print("h200cast: interrupted; nothing was written", file=sys.stderr)
+        # Everything this command held was unwound on the way here (temporary folders
+        # removed, workers stopped). Leave now: a finaliser that runs during a normal exit
+        # can see the interrupt a second time, and Python then reports death by SIGINT
+        # instead of the documented 130.
+        # (Only as the program itself: a caller passing argv gets 130 back.)
+        if argv is None:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(130)
         return 130
     except BrokenPipeError:  # the reader of our output went away (`h200cast run | head`)
-        import os
-
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())  # so that Python's final flush does not fail again
         return 1

@@ -16,6 +16,7 @@ from h200cast.cli import main
 from h200cast.engine.model import licences_issued
 from h200cast.errors import InputError
 from h200cast.results import vintages
+from h200cast.results.conditioning import round_size
 from h200cast.results.result import run
 from h200cast.scenario.load import load_vintage
 from h200cast.scenario.ref import ScenarioRef
@@ -178,6 +179,25 @@ def test_every_draw_reproduces_the_observed_months(ref: ScenarioRef) -> None:
     # and the forecast from the origin is free: some draws ship after April
     if ref.name != "customs_ban":
         assert (p["shipments"][:, 4:].sum(axis=1) > 0).any()
+
+
+def test_round_sizes_follow_the_acceptance_within_their_caps() -> None:
+    # the first round is the unconditioned run; then what the acceptance says, plus 20%
+    assert round_size(1000, 0, 0, 0) == 1000
+    assert round_size(1000, 250, 1000, 250) == 3600  # 750 missing / 0.25 * 1.2
+    assert round_size(1000, 990, 5000, 990) == 61  # ceil(10 * 1.2 / 0.198)
+    # a round never simulates fewer than the missing draws, nor more than its cap
+    assert round_size(1000, 999, 1000, 999) == 2  # ceil(1 * 1.2 / 0.999)
+    assert round_size(1000, 0, 1000, 0) == 8000  # acceptance 0: at most 8x draws
+    assert round_size(100_000, 0, 100_000, 1) == 100_000  # a large run: at most one run's size
+    assert round_size(20_000, 0, 20_000, 1) == 50_000
+
+
+def test_a_run_that_keeps_one_draw_in_four_takes_two_rounds() -> None:
+    r = run(ScenarioRef("stance", "selective_approval"), draws=1000, seed=3, vintage=APRIL)
+    c = r.conditioning
+    assert c is not None and 0.1 < c.acceptance < 0.5 and c.kept == 1000
+    assert c.rounds <= 3 and c.simulated > 1000
 
 
 def test_the_january_chain_at_april_keeps_only_paths_that_match_the_stance() -> None:

@@ -10,11 +10,16 @@ hostile or broken file is refused quickly instead of hanging or exhausting memor
 * text that is not UTF-8, or that holds a NUL byte or other control characters.
 
 libyaml's C parser is used where PyYAML was built with it (about 6x faster than the
-pure-Python loader on ``params/base.yaml``); the results are the same.
+pure-Python loader on ``params/base.yaml``); the results are the same. A text already
+parsed in this process is not parsed again (a scenario reads a dozen files, and the
+explorer reloads its scenario at every change): the cache is keyed by the text itself,
+so an edited file is always read afresh, and each caller gets its own copy.
 """
 
 from __future__ import annotations
 
+import copy
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -119,7 +124,12 @@ def _read(path: Path) -> str:
 def load_yaml(path: Path) -> dict[str, Any]:
     """Read a YAML file that must hold a mapping (see the module's limits)."""
     path = Path(path)
-    text = _read(path)
+    return copy.deepcopy(_parse(_read(path), path))
+
+
+@functools.lru_cache(maxsize=128)
+def _parse(text: str, path: Path) -> dict[str, Any]:
+    """``text`` (read from ``path``) as a mapping; the same text is parsed once per process."""
     try:
         _check_shape(text, path)
         data = yaml.load(text, Loader=_UniqueKeyLoader)

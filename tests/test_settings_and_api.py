@@ -85,6 +85,22 @@ def test_overrides_must_be_a_mapping_or_key_value_strings() -> None:
     assert a.stats == b.stats
 
 
+def test_override_values_reach_the_scenario_as_given() -> None:
+    import datetime as dt
+
+    import numpy as np
+
+    from h200cast.api import overrides_list
+
+    given = {"a": None, "b": True, "c": np.float64(0.2), "d": [1, 2], "e": dt.date(2026, 3, 1)}
+    assert overrides_list(given) == ["a=null", "b=true", "c=0.2", "d=[1, 2]", "e=2026-03-01"]
+    # None clears a parameter: the vintage's production stop is gone, as in base.yaml
+    from h200cast import load_scenario
+
+    sc = load_scenario(stance="open_market", overrides={"supply.production_stop_month": None})
+    assert sc.supply.production_stop_month is None
+
+
 def test_a_result_summary_matches_its_stats() -> None:
     from h200cast import run
 

@@ -13,17 +13,41 @@ from h200cast.errors import InputError
 
 def test_the_estimate_and_the_limit_are_in_the_message(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(limits, "available_memory", lambda: 10 * 2**30)
-    limits.check_draws(1_000_000, 36)  # 7.2e9 bytes < 0.8 * 10 GiB
+    limits.check_draws(200_000, 36)  # 7.2e6 draw-months in memory: 1.44e9 bytes
+    limits.check_draws(8_000_000, 36)  # in chunks: 8.0e9 + 3.1e8 bytes < 0.8 * 10 GiB
     with pytest.raises(InputError) as err:
-        limits.check_draws(2_000_000, 36)  # 1.44e10 bytes
+        limits.check_draws(9_000_000, 36)  # 9.0e9 + 3.1e8 bytes
     text = err.value.render()
-    assert "--draws: got 2000000" in text
-    assert "13.4 GB of memory and 10.0 GB is available" in text
-    most = int(0.8 * 10 * 2**30 / (36 * limits.BYTES_PER_DRAW_MONTH))
-    assert f"at most about {most:,} draws" in text
+    assert "--draws: got 9000000" in text
+    assert "8.7 GB of memory and 10.0 GB is available" in text
+    most = (8 * 2**30 - 2**19 * 600) // 1000  # 0.8 x 10 GiB less one chunk, 1,000 B a draw
+    assert most == 8_275_361 and f"at most about {most:,} draws" in text
     limits.check_draws(most, 36)  # the limit itself passes
     with pytest.raises(InputError):
         limits.check_draws(most + 1, 36)
+
+
+def test_a_run_is_made_in_chunks_above_a_number_of_draw_months() -> None:
+    assert not limits.streamed(233_016, 36) and limits.streamed(233_017, 36)
+    assert limits.need_bytes(100_000, 36) == 100_000 * 36 * 200
+    assert limits.need_bytes(1_000_000, 120) == 1_000_000 * 1000 + 2**19 * 600
+
+
+def test_where_memory_is_short_the_message_gives_both_ranges(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(limits, "available_memory", lambda: 2**30)  # 1 GiB, 0.8 GiB usable
+    in_memory = int(0.8 * 2**30 / (36 * 200))
+    chunked = int((0.8 * 2**30 - 2**19 * 600) / 1000)
+    assert (in_memory, chunked) == (119_304, 544_420)
+    limits.check_draws(in_memory, 36)
+    limits.check_draws(chunked, 36)
+    with pytest.raises(InputError) as err:
+        limits.check_draws(150_000, 36)  # 1.08e9 bytes in memory: too many to hold
+    assert "at most about 119,304 draws here, or from 233,017 to 544,420" in err.value.render()
+    with pytest.raises(InputError) as err:
+        limits.check_draws(chunked + 1, 36)
+    assert "expected at most about 544,420 draws here" in err.value.render()
 
 
 def test_available_memory_is_a_plausible_number() -> None:

@@ -2,9 +2,11 @@
 
 The engine holds every monthly series as a (draws x months) array of float64; its peak
 memory was measured at about 162 bytes per draw-month (issue 14's measurement at
-100,000 draws x 36 months). A run whose estimate exceeds the memory the machine has
-available is refused with the estimate and the limit, instead of running until it is
-killed or failing inside numpy.
+100,000 draws x 36 months). A run of more than :data:`STREAM_CELLS` draw-months is made
+in chunks (:func:`h200cast.engine.model.simulate_chunks`) and keeps only each draw's
+parameters and metrics, a few hundred bytes a draw, besides one chunk. A run whose
+estimate exceeds the memory the machine has available is refused with the estimate and
+the limit, instead of running until it is killed or failing inside numpy.
 """
 
 from __future__ import annotations
@@ -15,6 +17,29 @@ from h200cast.errors import InputError
 
 BYTES_PER_DRAW_MONTH = 200
 """Peak memory per draw and month, rounded up from the measured 162 bytes."""
+
+STREAM_CELLS = 2**23
+"""Above this many draw-months (233,016 draws over 36 months) a run is made in chunks."""
+
+BYTES_PER_STREAMED_DRAW = 1_000
+"""Memory per draw of a chunked run: 64 parameters and 36 metrics of 8 bytes, the metrics
+twice while they are joined (measured: 1.04 GB traced at 1,000,000 draws x 36 months)."""
+
+CHUNK_BYTES = 2**19 * 600
+"""Memory of one chunk (:data:`h200cast.engine.model.CHUNK_CELLS` draw-months at their
+peak, with every derived series and the block's metrics: about 530 bytes each)."""
+
+
+def streamed(draws: int, months: int) -> bool:
+    """Whether a run of ``draws`` x ``months`` is made in chunks."""
+    return draws * months > STREAM_CELLS
+
+
+def need_bytes(draws: int, months: int) -> int:
+    """Estimated peak memory of a run."""
+    if streamed(draws, months):
+        return draws * BYTES_PER_STREAMED_DRAW + CHUNK_BYTES
+    return draws * months * BYTES_PER_DRAW_MONTH
 
 
 def available_memory() -> int:
@@ -38,13 +63,29 @@ def _gb(n: float) -> str:
 
 def check_draws(draws: int, months: int, *, key: str = "--draws") -> None:
     """Refuse ``draws`` x ``months`` when its arrays would not fit in the available memory."""
-    need = draws * months * BYTES_PER_DRAW_MONTH
+    need = need_bytes(draws, months)
     have = available_memory()
     if need > 0.8 * have:
-        most = int(0.8 * have / (months * BYTES_PER_DRAW_MONTH))
+        most = most_draws(months, have)
+        expected = f"at most about {most:,} draws here"
+        in_memory = min(int(0.8 * have / (months * BYTES_PER_DRAW_MONTH)), STREAM_CELLS // months)
+        if most > draws:  # too many to hold in memory, too few to be made in chunks
+            expected = (
+                f"at most about {in_memory:,} draws here, or from {STREAM_CELLS // months + 1:,} "
+                f"to {most:,}, which are made in chunks"
+            )
         raise InputError(
             f"{draws:,} draws x {months} months need about {_gb(need)} of memory and "
-            f"{_gb(have)} is available; expected at most about {most:,} draws here",
+            f"{_gb(have)} is available; expected {expected}",
             key=key,
             value=draws,
         )
+
+
+def most_draws(months: int, have: int) -> int:
+    """The most draws over ``months`` whose estimate fits in 80% of ``have`` bytes."""
+    budget = 0.8 * have
+    chunked = int((budget - CHUNK_BYTES) / BYTES_PER_STREAMED_DRAW)
+    if streamed(chunked, months):
+        return chunked
+    return min(int(budget / (months * BYTES_PER_DRAW_MONTH)), STREAM_CELLS // months)

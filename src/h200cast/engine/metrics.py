@@ -31,16 +31,28 @@ class Metric:
     compute: Callable[[Paths], np.ndarray]
 
 
+def row_sum(x: np.ndarray) -> np.ndarray:
+    """Each row's sum (each draw's total over the months given).
+
+    numpy adds a row in an order that depends on the array's memory layout (pairwise
+    along a contiguous row, one column after another in Fortran order), and the layout of
+    a derived array can follow the number of draws: summing a C-ordered copy keeps each
+    draw's total to the last bit whatever the number of draws, so that a run made in
+    chunks gives the numbers of the run in one piece.
+    """
+    return np.ascontiguousarray(x).sum(axis=1)
+
+
 def _months_in_year(p: Paths, year: int) -> np.ndarray:
     return np.array([m.startswith(f"{year}-") for m in p.months])
 
 
 def _total(var: str) -> Callable[[Paths], np.ndarray]:
-    return lambda p: p[var].sum(axis=1)
+    return lambda p: row_sum(p[var])
 
 
 def _in_year(var: str, year: int) -> Callable[[Paths], np.ndarray]:
-    return lambda p: p[var][:, _months_in_year(p, year)].sum(axis=1)
+    return lambda p: row_sum(p[var][:, _months_in_year(p, year)])
 
 
 _POOLS = {
@@ -54,7 +66,7 @@ _POOLS = {
 def shortfall_part(p: Paths, part: str) -> np.ndarray:
     """What left one pool over the horizon plus what it still holds at the end, per draw."""
     left, us_binds = _POOLS[part]
-    total = p[left].sum(axis=1)
+    total = row_sum(p[left])
     if part == "beijing":
         return total + p["blocked_waiting"][:, -1]
     if part == "buyers":
@@ -71,7 +83,7 @@ def _shortfall(var: str) -> Callable[[Paths], np.ndarray]:
 
 
 def _months_until(var: str, cutoff: str) -> Callable[[Paths], np.ndarray]:
-    return lambda p: p[var][:, np.array([m <= cutoff for m in p.months])].sum(axis=1)
+    return lambda p: row_sum(p[var][:, np.array([m <= cutoff for m in p.months])])
 
 
 def _at_year_end(var: str, year: int) -> Callable[[Paths], np.ndarray]:
@@ -85,8 +97,8 @@ def _at_year_end(var: str, year: int) -> Callable[[Paths], np.ndarray]:
 def _year_share(p: Paths, year: int) -> np.ndarray:
     """Domestic deployments over all deployments summed over the months of ``year``."""
     m = _months_in_year(p, year)
-    dom = p["domestic_units"][:, m].sum(axis=1)
-    total = dom + p["shipments"][:, m].sum(axis=1) + p["grey_channel"][:, m].sum(axis=1)
+    dom = row_sum(p["domestic_units"][:, m])
+    total = dom + row_sum(p["shipments"][:, m]) + row_sum(p["grey_channel"][:, m])
     return np.divide(dom, total, out=np.full(p.n_draws, np.nan), where=total > 0)
 
 
@@ -160,10 +172,10 @@ METRICS: tuple[Metric, ...] = (
         "share",
         "shipments over the horizon as a share of the fresh intentions",
         lambda p: np.divide(
-            p["shipments"].sum(axis=1),
-            p["new_demand"].sum(axis=1),
+            row_sum(p["shipments"]),
+            row_sum(p["new_demand"]),
             out=np.zeros(p.n_draws),
-            where=p["new_demand"].sum(axis=1) > 0,
+            where=row_sum(p["new_demand"]) > 0,
         ),
     ),
     Metric(

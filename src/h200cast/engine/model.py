@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from h200cast.engine.sampling import uniforms
-from h200cast.engine.switching import scenario_weights
+from h200cast.engine.switching import scenario_weights, switching_stream
 from h200cast.scenario import calendar
 from h200cast.scenario.distributions import ParamSpec
 from h200cast.scenario.schema import Scenario, StanceName
@@ -698,6 +698,42 @@ def simulate(scenario: Scenario, draws: int = 1000, seed: int = 0, point: bool =
     return _simulate(scenario, sample(scenario, draws, seed, point), seed, point)
 
 
+CHUNK_CELLS = 2**19
+"""Draw-months per chunk of a chunked run: about 300 MB at their peak, with every derived
+series and the metrics of the block (measured: about 530 bytes a draw-month)."""
+
+CHUNK_LEAST = 1_000
+"""The fewest draws in a chunk (the engine's fixed cost per call is about 10 ms)."""
+
+
+def chunk_draws(months: int) -> int:
+    """Draws per chunk of a chunked run over ``months`` months: :data:`CHUNK_CELLS` in all."""
+    return max(CHUNK_LEAST, CHUNK_CELLS // max(months, 1))
+
+
+def simulate_chunks(
+    scenario: Scenario, draws: int, seed: int, chunk: int
+) -> Iterator[tuple[int, Paths]]:
+    """The run :func:`simulate` makes, as consecutive blocks of at most ``chunk`` draws.
+
+    Yields ``(first draw, paths of the block)``. Every draw is the one :func:`simulate`
+    gives with the same ``draws`` and ``seed``, bit for bit: the parameters are sampled
+    for all draws first (a Latin hypercube column needs them all; a few hundred bytes a
+    draw), a chain's monthly uniforms come from one stream in draw order, and each draw's
+    path depends on its own values only. Peak memory is then set by ``chunk`` x months
+    instead of by the draws.
+    """
+    d = sample(scenario, draws, seed)
+    names = calendar.ordered(list(scenario.stances))
+    rng = switching_stream(seed)
+    for lo in range(0, d.n, chunk):
+        hi = min(lo + chunk, d.n)
+        # copies, so that a block kept by the caller does not keep every draw's values
+        sub = Draws(hi - lo, {k: x[lo:hi].copy() for k, x in d.values.items()})
+        w = scenario_weights(scenario, names, seed, hi - lo, False, rng=rng)
+        yield lo, _simulate(scenario, sub, seed, False, weights=w)
+
+
 def simulate_values(
     scenario: Scenario,
     values: dict[str, np.ndarray],
@@ -743,7 +779,11 @@ def _simulate(
             for j, n in enumerate(names)
         ]
         _advance(sub, levers, out, sl)
-    paths.arrays.update({name: x.T for name, x in out.items()})
+    # (draws, months) in C order: how numpy lays out and sums what is derived from them
+    # then depends on these arrays alone, not on the number of draws, so that a chunk of
+    # draws gives the numbers the whole run gives (see simulate_chunks)
+    for name in list(out):
+        paths.arrays[name] = np.ascontiguousarray(out.pop(name).T)
     return paths
 
 

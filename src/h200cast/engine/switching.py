@@ -80,14 +80,27 @@ def transition_matrices(sw: Switching, names: tuple[str, ...], steps: int) -> np
     return out
 
 
+def switching_stream(seed: int) -> np.random.Generator:
+    """The stream of a switching chain's monthly uniforms."""
+    return stream(seed, "event.switching")
+
+
 def scenario_weights(
-    scenario: Any, names: tuple[str, ...], seed: int, draws: int, point: bool
+    scenario: Any,
+    names: tuple[str, ...],
+    seed: int,
+    draws: int,
+    point: bool,
+    rng: np.random.Generator | None = None,
 ) -> np.ndarray:
     """Share of each month under each stance, shape (1 or draws, months, stances).
 
     A stance path gives the same weights to every draw (first axis of length 1). A
     switching chain replaces the months from its start with each draw's sampled stance;
-    a ``point`` run follows the median path (u = 0.5 every month).
+    a ``point`` run follows the median path (u = 0.5 every month). A chain's uniforms
+    come row by row (draw by draw) from the stream ``event.switching``, or from ``rng``
+    when given: consecutive blocks of draws that share one ``rng`` get the rows one call
+    for all of them would (see :func:`h200cast.engine.model.simulate_chunks`).
     """
     cal = scenario.calendar
     T = cal.horizon_months
@@ -105,7 +118,10 @@ def scenario_weights(
         initial[col[n]] = p
     transition = transition_matrices(sw, names, steps)
     n = 1 if point else draws
-    u = np.full((n, steps), 0.5) if point else stream(seed, "event.switching").random((n, steps))
+    if point:
+        u = np.full((n, steps), 0.5)
+    else:
+        u = (rng if rng is not None else switching_stream(seed)).random((n, steps))
     states = chain_states(initial, transition, u)
     out = np.repeat(W, n, axis=0)
     out[:, k0:, :] = np.eye(len(names))[states]

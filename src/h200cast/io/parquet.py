@@ -24,6 +24,13 @@ def write(table: Any, file: Path, *, atomic: bool = False) -> Path:
     return file
 
 
+def writer(file: Path, schema: Any) -> Any:
+    """A pyarrow ``ParquetWriter`` to ``file`` with the settings of :func:`write`."""
+    import pyarrow.parquet as pq
+
+    return pq.ParquetWriter(file, schema, compression=COMPRESSION)
+
+
 def read(file: Path, *, what: str = "a parquet file written by h200cast") -> Any:
     """Read the pyarrow table in ``file``; a missing, damaged or foreign file is an InputError."""
     import pyarrow as pa

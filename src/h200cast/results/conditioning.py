@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from h200cast.engine.model import Paths, licences_issued, simulate
+from h200cast.engine.model import Paths, licences_issued, simulate_chunks
 from h200cast.errors import InputError
 from h200cast.scenario import calendar
 from h200cast.scenario.schema import Scenario
@@ -318,31 +318,38 @@ def simulate_conditioned(
     found: Sequence[Constraint],
     draws: int,
     seed: int,
-) -> tuple[Paths, Conditioning]:
+    chunk: int | None = None,
+    sink: Callable[[Paths], None] | None = None,
+) -> tuple[Paths | None, Conditioning]:
     """Simulate until ``draws`` draws reproduce every constraint (at most :data:`MAX_ROUNDS` runs).
 
     Round 0 simulates ``draws`` draws with ``seed``, so that an unconditioned forecast and
     a conditioned one start from the same draws; later rounds use seeds derived from it
     and sizes from :func:`round_size`. Draws are kept in the order simulated.
+
+    With ``chunk``, each round runs in blocks of at most that many draws
+    (:func:`~h200cast.engine.model.simulate_chunks`) and the kept draws of each block go
+    to ``sink`` as they come, instead of being returned (the Paths returned is then None):
+    memory is set by the chunk, and the draws kept are the same as without it.
     """
     parts: list[Paths] = []
     kept = simulated = rounds = consistent = 0
     reproduced = {label(c): 0 for c in found}
     while kept < draws and rounds < MAX_ROUNDS:
         n = round_size(draws, kept, simulated, consistent)
-        paths = simulate(scenario, draws=n, seed=_round_seed(seed, rounds), point=False)
-        ok = np.ones(paths.n_draws, dtype=bool)
-        for c in found:
-            h = c.holds(paths)
-            reproduced[label(c)] += int(h.sum())
-            ok &= h
+        for _, paths in simulate_chunks(scenario, n, _round_seed(seed, rounds), chunk or n):
+            ok = np.ones(paths.n_draws, dtype=bool)
+            for c in found:
+                h = c.holds(paths)
+                reproduced[label(c)] += int(h.sum())
+                ok &= h
+            consistent += int(ok.sum())
+            idx = np.flatnonzero(ok)[: draws - kept]
+            kept += len(idx)
+            if len(idx):
+                (sink or parts.append)(paths.take(idx))
         rounds += 1
-        simulated += paths.n_draws
-        consistent += int(ok.sum())
-        idx = np.flatnonzero(ok)[: draws - kept]
-        kept += len(idx)
-        if len(idx):
-            parts.append(paths.take(idx))
+        simulated += n
         if simulated >= MIN_EVIDENCE and consistent / simulated < MIN_KEPT_SHARE:
             break  # enough draws to say the scenario (nearly) never reproduces the months
     if kept == 0 or (simulated >= MIN_EVIDENCE and consistent / simulated < MIN_KEPT_SHARE):
@@ -354,7 +361,7 @@ def simulate_conditioned(
             key="--vintage",
             value=vintage.name,
         )
-    return Paths.concat(parts), Conditioning(
+    return Paths.concat(parts) if sink is None else None, Conditioning(
         vintage.name,
         vintage.origin,
         tuple(found),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import numbers
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -17,15 +17,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from h200cast.engine.limits import check_draws
+from h200cast.engine.limits import STREAM_CELLS, check_draws, streamed
 from h200cast.engine.metrics import summarize, values
-from h200cast.engine.model import Paths, simulate
+from h200cast.engine.model import Paths, chunk_draws, simulate, simulate_chunks
 from h200cast.errors import InputError
 from h200cast.io import manifest
 from h200cast.io.atomic import atomic_dir
 from h200cast.results.conditioning import Conditioning
 from h200cast.results.scenarios import load_scenario
-from h200cast.results.store import summary_csv, write_paths_parquet
+from h200cast.results.store import PathsWriter, summary_csv, write_paths_parquet
 from h200cast.scenario import calendar
 from h200cast.scenario.ref import ScenarioRef
 from h200cast.scenario.schema import Scenario
@@ -35,11 +35,61 @@ if TYPE_CHECKING:
 
 
 @dataclass
+class Streamed:
+    """What a run made in chunks keeps: each draw's metrics and the stance shares.
+
+    Its monthly paths are not kept; ``replay`` runs it again, passing each block of kept
+    draws to a sink, which is how :meth:`Result.write` writes ``paths.parquet``.
+    """
+
+    metrics: dict[str, np.ndarray]
+    months: list[str]
+    stance_names: tuple[str, ...]
+    stance_share: np.ndarray  # (months, stances)
+    replay: Callable[[Callable[[Paths], None]], object] = field(repr=False)
+
+
+class _Collect:
+    """A sink for blocks of draws: their metrics and stance weights, in order."""
+
+    def __init__(self) -> None:
+        self.metrics: dict[str, list[np.ndarray]] = {}
+        self.weights: np.ndarray | None = None
+        self.n = 0
+        self.months: list[str] = []
+        self.names: tuple[str, ...] = ()
+
+    def __call__(self, part: Paths) -> None:
+        for k, x in values(part).items():  # copies: a metric may be a view of a whole series
+            self.metrics.setdefault(k, []).append(np.array(x))
+        w = part.stance_weights
+        add = w.sum(axis=0) if w.shape[0] > 1 else w[0] * part.n_draws
+        self.weights = add if self.weights is None else self.weights + add
+        self.n += part.n_draws
+        self.months, self.names = part.months, part.stance_names
+
+    def streamed(self, replay: Callable[[Callable[[Paths], None]], object]) -> Streamed:
+        assert self.weights is not None
+        return Streamed(
+            {k: np.concatenate(x) for k, x in self.metrics.items()},
+            self.months,
+            self.names,
+            self.weights / self.n,
+            replay,
+        )
+
+
+@dataclass
 class Result:
-    """A scenario, its monthly paths and its metrics."""
+    """A scenario, its monthly paths and its metrics.
+
+    A run of more than :data:`~h200cast.engine.limits.STREAM_CELLS` draw-months is made
+    in chunks and keeps no paths (``held`` is None, ``streamed`` holds its metrics):
+    :attr:`paths` then says so, and :meth:`write` runs it again to write them.
+    """
 
     scenario: Scenario
-    paths: Paths
+    held: Paths | None
     ref: ScenarioRef
     draws: int
     seed: int
@@ -47,6 +97,21 @@ class Result:
     as_of: str | None = None
     later_evidence: list[str] = field(default_factory=list)
     conditioning: Conditioning | None = None
+    streamed: Streamed | None = None
+
+    @property
+    def paths(self) -> Paths:
+        """The monthly paths, arrays of shape (draws, months) by variable."""
+        if self.held is None:
+            raise InputError(
+                f"a run of {self.draws:,} draws x {self.scenario.calendar.horizon_months} months "
+                "is made in chunks and keeps no monthly paths in memory; expected at most "
+                f"{STREAM_CELLS:,} draw-months for .paths, or write them with --out "
+                "(paths.parquet)",
+                key="draws",
+                value=self.draws,
+            )
+        return self.held
 
     @property
     def vintage(self) -> str | None:
@@ -80,19 +145,25 @@ class Result:
 
     def stance_shares(self) -> dict[str, dict[str, float]]:
         """For each month, the share of draws (day-weighted) under each stance that occurs."""
-        share = self.paths.stance_share
+        if self.streamed is not None:
+            st = self.streamed
+            share, names, months = st.stance_share, st.stance_names, st.months
+        else:
+            share, names, months = (
+                self.paths.stance_share,
+                self.paths.stance_names,
+                self.paths.months,
+            )
         return {
-            m: {
-                n: float(share[t, j])
-                for j, n in enumerate(self.paths.stance_names)
-                if share[t, j] > 0
-            }
-            for t, m in enumerate(self.paths.months)
+            m: {n: float(share[t, j]) for j, n in enumerate(names) if share[t, j] > 0}
+            for t, m in enumerate(months)
         }
 
     @cached_property
     def metrics(self) -> dict[str, np.ndarray]:
         """Each metric for each draw: name -> array of shape (draws,)."""
+        if self.streamed is not None:
+            return self.streamed.metrics
         return values(self.paths)
 
     @cached_property
@@ -178,7 +249,11 @@ class Result:
         import yaml
 
         with atomic_dir(Path(out_dir)) as tmp:
-            write_paths_parquet(self.paths, tmp / "paths.parquet")
+            if self.streamed is not None:
+                with PathsWriter(tmp / "paths.parquet") as sink:
+                    self.streamed.replay(sink)
+            else:
+                write_paths_parquet(self.paths, tmp / "paths.parquet")
             (tmp / "summary.csv").write_text(summary_csv([self]), encoding="utf-8")
             (tmp / "scenario.yaml").write_text(
                 yaml.safe_dump(
@@ -200,6 +275,7 @@ def run(
     params_dir: Path | None = None,
     as_of: dt.date | None = None,
     vintage: str | dt.date | None = None,
+    chunk: int | None = None,
 ) -> Result:
     """Resolve a scenario with overrides at a vintage, and run the model on the months not yet observed.
 
@@ -222,6 +298,12 @@ def run(
         The frozen parameter set and observations as of this date (``params/vintages/``;
         the latest when None). The months before its origin are observed: only draws
         that reproduce them are kept (see :mod:`h200cast.results.conditioning`).
+    chunk
+        Make the run in blocks of this many draws, keeping each draw's metrics and no
+        paths (:class:`Streamed`); the numbers are those of the run in one piece. By
+        default a run is made in one piece up to
+        :data:`~h200cast.engine.limits.STREAM_CELLS` draw-months, in chunks of
+        :func:`~h200cast.engine.model.chunk_draws` above.
     """
     for key, value, least in (
         ("draws", draws, 1),
@@ -237,14 +319,40 @@ def run(
         ref, overrides=tuple(overrides), params_dir=params_dir, as_of=as_of, vintage=vintage
     )
     v, _ = load_vintage(Path(params_dir) if params_dir else settings.params_dir(), vintage)
-    check_draws(1 if point else draws, scenario.calendar.horizon_months)
-    months = calendar.month_labels(scenario.calendar.start, scenario.calendar.horizon_months)
+    T = scenario.calendar.horizon_months
+    check_draws(1 if point else draws, T)
+    months = calendar.month_labels(scenario.calendar.start, T)
     found = cond.constraints(v, scenario, months)
-    if not point and any(not c.by_construction for c in found):
-        paths, conditioned = cond.simulate_conditioned(scenario, v, found, draws, seed)
-    else:
+    if chunk is None and not point and streamed(draws, T):
+        chunk = chunk_draws(T)
+    conditioned = cond.Conditioning(v.name, v.origin, tuple(found), 0, 0, 0, 0, {})
+    paths: Paths | None = None
+    kept: Streamed | None = None
+    if point:
         paths = simulate(scenario, draws=draws, seed=seed, point=point)
-        conditioned = cond.Conditioning(v.name, v.origin, tuple(found), 0, 0, 0, 0, {})
+    elif any(not c.by_construction for c in found):
+
+        def replay(sink: Callable[[Paths], None] | None) -> tuple[Paths | None, Any]:
+            return cond.simulate_conditioned(scenario, v, found, draws, seed, chunk, sink)
+
+        if chunk is None:
+            paths, conditioned = replay(None)
+        else:
+            collect = _Collect()
+            _, conditioned = replay(collect)
+            kept = collect.streamed(replay)
+    elif chunk is None:
+        paths = simulate(scenario, draws=draws, seed=seed)
+    else:
+        step = chunk
+
+        def blocks(sink: Callable[[Paths], None]) -> None:
+            for _, part in simulate_chunks(scenario, draws, seed, step):
+                sink(part)
+
+        collect = _Collect()
+        blocks(collect)
+        kept = collect.streamed(blocks)
     later = params_citing_after(scenario, as_of) if as_of else []
     return Result(
         scenario,
@@ -256,6 +364,7 @@ def run(
         as_of.isoformat() if as_of else None,
         later,
         conditioned,
+        kept,
     )
 
 

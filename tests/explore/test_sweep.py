@@ -367,3 +367,30 @@ def test_a_finished_sweeps_analyses_read_back_as_written(ci_sweep: Path, tmp_pat
     (broken / "manifest.json").unlink()  # interrupted: not finished
     with pytest.raises(InputError, match="not a finished sweep"):
         sweep.load_analyses(broken)
+
+
+def test_the_design_is_computed_once_and_only_the_outputs_asked_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from h200cast.engine import metrics
+
+    spec = _small(tmp_path)
+    designs, computed = [], []
+    real_design, real_values = sweep.design_points, metrics.values
+    monkeypatch.setattr(sweep, "design_points", lambda s: designs.append(1) or real_design(s))
+
+    def values(p, names=None):  # type: ignore[no-untyped-def]
+        computed.append(tuple(names) if names is not None else None)
+        return real_values(p, names)
+
+    monkeypatch.setattr(metrics, "values", values)
+    m = sweep.run_sweep(spec, tmp_path / "out", jobs=1, quiet=True)
+    assert designs == [1] and m["points"] == 256
+    assert computed and set(computed) == {tuple(spec.outputs)}
+
+
+def test_the_chunk_sizes_known_from_the_spec_are_the_plans() -> None:
+    spec = sweep.load_spec(CI)
+    for rows in (1, 7, 64, 10_000):
+        s = spec.model_copy(update={"chunk_rows": rows})
+        assert sweep.plan_sizes(s) == [len(c.points) for c in sweep.plan(s)]

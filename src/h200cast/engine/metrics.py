@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -333,9 +333,11 @@ BY_NAME = {m.name: m for m in METRICS}
 STATS = ("p5", "p50", "p95", "mean")
 
 
-def values(p: Paths) -> dict[str, np.ndarray]:
-    """Every metric for every draw."""
-    return {m.name: m.compute(p) for m in METRICS}
+def values(p: Paths, names: Iterable[str] | None = None) -> dict[str, np.ndarray]:
+    """Every metric (or those in ``names``, in their order) for every draw."""
+    if names is None:
+        return {m.name: m.compute(p) for m in METRICS}
+    return {n: BY_NAME[n].compute(p) for n in names}
 
 
 def summarize(vals: dict[str, np.ndarray]) -> dict[str, dict[str, float]]:

@@ -431,7 +431,7 @@ def evaluate_chunk(chunk: Chunk) -> dict[str, np.ndarray]:
     for j, key in enumerate(chunk.keys):
         vals[key] = np.repeat(chunk.points[:, j], dpp)
     paths = simulate_values(sc, vals, chunk.seed)  # stances and paths: one weight row for all
-    out = metric_values(paths)
+    out = metric_values(paths, chunk.outputs)  # the outputs asked for, not every metric
     cols: dict[str, np.ndarray] = {
         "point": np.repeat(
             np.arange(chunk.first_point, chunk.first_point + n, dtype=np.int64), dpp
@@ -539,49 +539,58 @@ def run_sweep(
     check_size(spec)
     check_sweep_out(out)
     client = connect(scheduler)  # before anything is written: a bad address leaves no trace
+    # local workers start now, so that they boot while the design is computed (scipy's
+    # import alone takes longer than evaluating 50,000 points)
+    workers = 1 if client is not None else worker_count(jobs, len(plan_sizes(spec)))
+    pool = _start_pool(workers) if workers > 1 else None
     try:
-        (out / "chunks").mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InputError(
-            f"cannot write there ({exc.strerror}); expected a folder that can be created",
-            key="--out",
-            value=str(out),
-        ) from None
-    stamp = out / "spec.json"
-    digest = inputs_digest(spec, params_dir)
-    previous = _stamp(stamp)
-    if not resume or previous.get("digest") != digest:
-        for f in (out / "chunks").glob("*"):
-            f.unlink()  # a new sweep, or changed spec, parameters or model: nothing can be reused
-    stamp.write_text(json.dumps({"digest": digest, "spec": spec.model_dump(mode="json")}, indent=2))
-    chunks = plan(spec, params_dir)
-    todo = [c for c in chunks if not _chunk_ok(_chunk_file(out, c))]
-    bar = tqdm(
-        total=len(chunks),
-        initial=len(chunks) - len(todo),
-        desc=f"sweep {spec.name}",
-        unit="chunk",
-        disable=quiet,
-    )
-    for chunk, cols in _evaluate(todo, jobs, client):
-        _write_chunk(out, chunk, cols)
-        bar.update()
-    bar.close()
-    tables = [pq.read_table(_chunk_file(out, c)) for c in chunks]
-    results = pa.concat_tables(tables, promote_options="default")
-    parquet.write(results, out / "results.parquet", atomic=True)
-    record = manifest.header(
-        spec=spec.name,
-        spec_sha256=spec.digest(),
-        rows=results.num_rows,
-        points=len(design_points(spec)),
-        chunks=len(chunks),
-        chunks_reused=len(chunks) - len(todo),
-        seconds=round(time.perf_counter() - start, 2),
-        scheduler=scheduler or _local(jobs, len(todo)),
-    )
-    manifest.write(out, record)
-    return record
+        try:
+            (out / "chunks").mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InputError(
+                f"cannot write there ({exc.strerror}); expected a folder that can be created",
+                key="--out",
+                value=str(out),
+            ) from None
+        stamp = out / "spec.json"
+        digest = inputs_digest(spec, params_dir)
+        previous = _stamp(stamp)
+        if not resume or previous.get("digest") != digest:
+            for f in (out / "chunks").glob("*"):
+                f.unlink()  # a new sweep, or changed spec, parameters or model: nothing can be reused
+        stamp.write_text(
+            json.dumps({"digest": digest, "spec": spec.model_dump(mode="json")}, indent=2)
+        )
+        chunks = plan(spec, params_dir)
+        todo = [c for c in chunks if not _chunk_ok(_chunk_file(out, c))]
+        bar = tqdm(
+            total=len(chunks),
+            initial=len(chunks) - len(todo),
+            desc=f"sweep {spec.name}",
+            unit="chunk",
+            disable=quiet,
+        )
+        for _ in _evaluate(todo, jobs, client, out, pool):
+            bar.update()
+        bar.close()
+        tables = [pq.read_table(_chunk_file(out, c)) for c in chunks]
+        results = pa.concat_tables(tables, promote_options="default")
+        parquet.write(results, out / "results.parquet", atomic=True)
+        record = manifest.header(
+            spec=spec.name,
+            spec_sha256=spec.digest(),
+            rows=results.num_rows,
+            points=size(spec),
+            chunks=len(chunks),
+            chunks_reused=len(chunks) - len(todo),
+            seconds=round(time.perf_counter() - start, 2),
+            scheduler=scheduler or _local(jobs, len(todo)),
+        )
+        manifest.write(out, record)
+        return record
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
 
 
 def _local(jobs: int | None, chunks: int) -> str:
@@ -618,30 +627,62 @@ def connect(scheduler: str | None) -> Any:
 
 
 def _evaluate(
-    chunks: Sequence[Chunk], jobs: int | None, client: Any
-) -> Iterator[tuple[Chunk, Any]]:
-    """Yield (chunk, columns) as chunks finish: in-process, a local pool, or a Dask cluster."""
+    chunks: Sequence[Chunk], jobs: int | None, client: Any, out: Path, pool: Any = None
+) -> Iterator[Chunk]:
+    """Evaluate and write each chunk, yielding it once its file is written: in-process, in a
+    local pool (``pool``: each worker writes its own chunks) or on a Dask cluster (whose
+    workers may be elsewhere: the columns come back and are written here)."""
     if client is not None:
         from distributed import as_completed as dask_completed
 
         with client:
             futures = {client.submit(evaluate_chunk, c, pure=False): c for c in chunks}
             for fut in dask_completed(futures):
-                yield futures[fut], fut.result()
+                _write_chunk(out, futures[fut], fut.result())
+                yield futures[fut]
         return
-    if not chunks:
-        return
-    jobs = worker_count(jobs, len(chunks))
-    if jobs > 1:
+    if pool is not None and len(chunks) > 1:
         from concurrent.futures import as_completed as pool_completed
 
-        with process_pool(jobs) as pool:
-            running = {pool.submit(evaluate_chunk, c): c for c in chunks}
-            for done in pool_completed(running):
-                yield running[done], done.result()
+        running = {pool.submit(evaluate_and_write, c, out): c for c in chunks}
+        for done in pool_completed(running):
+            done.result()
+            yield running[done]
         return
     for c in chunks:
-        yield c, evaluate_chunk(c)
+        evaluate_and_write(c, out)
+        yield c
+
+
+def evaluate_and_write(chunk: Chunk, out: Path) -> int:
+    """Evaluate one chunk and write its file (what a local worker does); its rows."""
+    cols = evaluate_chunk(chunk)
+    _write_chunk(out, chunk, cols)
+    return len(cols["point"])
+
+
+def _start_pool(workers: int) -> Any:
+    """A local pool whose ``workers`` start at once (a pool spawns its workers on demand)."""
+    pool = process_pool(workers)
+    for _ in range(workers):
+        pool.submit(_warm_worker)
+    return pool
+
+
+def _warm_worker() -> None:
+    """What a local worker imports once, as it starts, instead of in its first chunk."""
+    import pyarrow.parquet  # noqa: F401
+
+    import h200cast.engine.model
+    import h200cast.results.conditioning
+    import h200cast.results.scenarios  # noqa: F401
+
+
+def plan_sizes(spec: SweepSpec) -> list[int]:
+    """The number of points in each chunk of :func:`plan`, from the spec alone."""
+    per = max(1, spec.chunk_rows // spec.draws_per_point)
+    n = size(spec)
+    return [min(per, n - lo) for _ in spec.run_names() for lo in range(0, n, per)]
 
 
 MAX_ROWS = 50_000_000

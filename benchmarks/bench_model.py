@@ -5,6 +5,8 @@ Measures, on this machine:
   in a fresh process (what a CLI run pays, including first-touch of its memory) and the
   best of several calls in one process (steady state);
 * the metrics summary on those paths;
+* the engine's steady state against a numpy probe that makes as many elementwise passes
+  over arrays of the same size (:mod:`probe`), as a ratio measured in the same run;
 * Python's start-up, and ``h200cast run --json`` end to end at 1,000 and 100,000 draws.
 
 Fresh-process figures are medians over several processes: first-touch memory costs on
@@ -111,6 +113,7 @@ def main() -> None:
                 f"{wall:.2f} s",
             )
         )
+    rows += probe_rows(args.draws)
     rows += sweep_rows()
     print("| what | time |\n|---|---|")
     for what, t in rows:
@@ -129,6 +132,40 @@ SWEEP_INPUTS = {
     "demand.price_elasticity": (-1.0, -0.1),
     "demand.backlog_persistence": (0.6, 0.95),
 }
+
+
+def probe_rows(draws: int) -> list[tuple[str, str]]:
+    """The engine's steady state against a numpy probe of its elementwise passes (:mod:`probe`)."""
+    from probe import count, probe_seconds
+
+    from h200cast.engine.model import sample, simulate_values
+    from h200cast.results.scenarios import load_scenario
+    from h200cast.scenario.ref import ScenarioRef
+
+    rows = []
+    for ref in (
+        ScenarioRef("stance", "selective_approval"),
+        ScenarioRef("path", "as_reported_2026_01"),
+    ):
+        sc = load_scenario(ref, vintage="2026-01-31")
+        calls, elements, _ = count(sc, draws)
+        values = sample(sc, draws, 1).values
+        engine, probe = [], []
+        for _ in range(3):  # interleaved: the engine, then the probe, three times
+            t = time.perf_counter()
+            simulate_values(sc, values, 1)
+            engine.append(time.perf_counter() - t)
+            probe.append(probe_seconds(calls, elements, repeat=1))
+        e, p = min(engine), min(probe)
+        rows.append(
+            (
+                f"engine, {ref.kind} {ref.name}, {draws:,} draws x 36 months, steady state, against "
+                f"a numpy probe of its {calls:,} elementwise passes over arrays of "
+                f"{elements // calls:,} values (best of 3, interleaved)",
+                f"{e:.2f} s against {p:.2f} s: {e / p:.1f}x the probe",
+            )
+        )
+    return rows
 
 
 def sweep_rows() -> list[tuple[str, str]]:

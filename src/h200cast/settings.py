@@ -22,6 +22,7 @@ from pathlib import Path
 PARAMS_ENV = "H200CAST_PARAMS"
 DATA_ENV = "H200CAST_DATA"
 STATIC_ENV = "H200CAST_STATIC_CHARTS"
+PNG_ENV = "H200CAST_PNG_CHARTS"
 VINTAGE_ENV = "H200CAST_VINTAGE"
 JUPYTER_SESSION_ENV = "JPY_SESSION_NAME"
 """Set by a Jupyter server in each kernel it starts; papermill and nbval do not set it."""
@@ -93,6 +94,12 @@ def notebooks_dir() -> Path:
 def reports_dir() -> Path:
     """The checkout's ``reports/``."""
     return checkout() / "reports"
+
+
+def png_charts() -> bool:
+    """Whether saved charts get a PNG beside their SVG (``H200CAST_PNG_CHARTS=1``; off by
+    default: no page shows one, and rendering a PNG costs three times an SVG)."""
+    return os.environ.get(PNG_ENV, "") not in ("", "0")
 
 
 def static_charts() -> bool:

@@ -52,7 +52,40 @@ def test_setup_picks_svg_in_batch_and_the_offline_widget_in_a_jupyter_server(
     installed[0] = False
     with pytest.warns(UserWarning, match="anywidget"):
         notebook.setup()  # without anywidget: static, never a renderer that needs a CDN
-    assert chosen == [("svg", {}), ("jupyter", {"offline": True}), ("svg", {})]
+    assert chosen == [("h200cast_svg", {}), ("jupyter", {"offline": True}), ("h200cast_svg", {})]
+
+
+def test_the_static_renderer_draws_as_altairs_svg_renderer_and_once_per_chart(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import altair as alt
+    import pandas as pd
+    import vl_convert as vlc
+
+    from h200cast.views import charts
+
+    chart = (
+        alt.Chart(pd.DataFrame({"x": [1, 2, 3], "y": [2.0, 1.0, 3.5]}))
+        .mark_line(clip=True)
+        .encode(x="x:Q", y="y:Q")
+    )
+    calls: list[object] = []
+    real = vlc.vegalite_to_svg
+    monkeypatch.setattr(vlc, "vegalite_to_svg", lambda *a, **k: calls.append(a) or real(*a, **k))
+    charts._svg.cache_clear()
+    drawn = charts.save(chart, tmp_path, "c")  # saved, then shown: one drawing
+    shown = charts.svg_renderer(chart.to_dict())["image/svg+xml"]
+    assert drawn == shown == (tmp_path / "c.svg").read_text() and len(calls) == 1
+    assert shown.startswith("<svg") and "clip" in shown
+    # the same drawing Altair's own svg renderer makes of the chart, ids apart (they count)
+    with alt.renderers.enable("svg"):
+        bundle = chart._repr_mimebundle_()
+    theirs = (bundle[0] if isinstance(bundle, tuple) else bundle)["image/svg+xml"]
+    assert re.sub(r"clip\d+", "clip", theirs) == re.sub(r"clip\d+", "clip", shown)
+    assert not (tmp_path / "c.png").exists()  # PNG only when asked for
+    monkeypatch.setenv(settings.PNG_ENV, "1")
+    charts.save(chart, tmp_path, "d")
+    assert (tmp_path / "d.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def _offline_widget_js(monkeypatch: pytest.MonkeyPatch) -> str:

@@ -115,8 +115,12 @@ def _outputs(nb: nbformat.NotebookNode) -> list[list[dict]]:
 
 
 def _run_all(folder: Path) -> Path:
-    """Every notebook at its defaults (plus an output folder each), run into ``folder``."""
-    jobs = [Job(p, folder / p.name, {"output_dir": str(folder / p.stem)}) for p in NOTEBOOKS]
+    """Every notebook at its defaults (plus an output folder each, PNG charts included), run
+    into ``folder``."""
+    png = (("H200CAST_PNG_CHARTS", "1"),)
+    jobs = [
+        Job(p, folder / p.name, {"output_dir": str(folder / p.stem)}, env=png) for p in NOTEBOOKS
+    ]
     outcomes = execute_many(jobs, workers=2, progress=False)
     assert all(o.ok for o in outcomes), [o.error for o in outcomes if not o.ok]
     return folder

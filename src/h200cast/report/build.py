@@ -190,6 +190,7 @@ def plan_pages(
     from h200cast.views.notebook import KIND_WORDS
 
     src = source_digest()  # the parameters folder itself enters through each scenario's digest
+    png = settings.png_charts()  # a page built without PNG files is no page with them
     pages = []
     page_nb = notebook_paths([STANCE_PAGE])[0]
     for (kind, name), r in zip(runs, results, strict=True):
@@ -200,7 +201,9 @@ def plan_pages(
                 r.label,
                 page_nb,
                 params,
-                _key(page_nb.read_bytes().hex(), params, r.scenario.digest(), __version__, src),
+                _key(
+                    page_nb.read_bytes().hex(), params, r.scenario.digest(), __version__, src, png
+                ),
                 f"h200cast: {r.label} ({KIND_WORDS[kind]})",
             )
         )
@@ -219,7 +222,7 @@ def plan_pages(
                 nb.stem,
                 nb,
                 params,
-                _key(nb.read_bytes().hex(), params, every, __version__, src),
+                _key(nb.read_bytes().hex(), params, every, __version__, src, png),
                 f"h200cast: {heading(nbformat.read(nb, 4)) or nb.stem}",
             )
         )

@@ -7,7 +7,9 @@ one band. Inputs are the tidy tables of :mod:`h200cast.frames`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+import json
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -339,18 +341,49 @@ def heatmap(df: pd.DataFrame, title: str, caption: str | Sequence[str] | None = 
     )
 
 
-def save(chart: alt.TopLevelMixin, folder: Path, name: str) -> str:
-    """Write ``chart`` as ``NAME.svg`` and ``NAME.png`` (scale 2) into ``folder``; return the SVG.
-
-    vl-convert renders offline and byte-stably; the SVG is returned for pages that inline it.
-    """
+@functools.lru_cache(maxsize=32)
+def _svg(spec_json: str) -> str:
     import vl_convert as vlc
+    from altair.utils._importers import vl_version_for_vl_convert
 
-    spec: Any = chart.to_json()
-    svg: str = vlc.vegalite_to_svg(spec)
-    (folder / f"{name}.svg").write_text(svg, encoding="utf-8")
-    (folder / f"{name}.png").write_bytes(vlc.vegalite_to_png(spec, scale=2))
+    svg: str = vlc.vegalite_to_svg(json.loads(spec_json), vl_version=vl_version_for_vl_convert())
     return svg
+
+
+def svg(spec: Mapping[str, Any]) -> str:
+    """A Vega-Lite spec drawn as SVG by vl-convert, as Altair's ``svg`` renderer draws it.
+
+    Offline and byte-stable. A spec already drawn in this process is not drawn again: a
+    notebook shows a chart and saves it, and both are the same drawing.
+    """
+    return _svg(json.dumps(spec, sort_keys=True))
+
+
+def svg_renderer(spec: dict[str, Any], **_: Any) -> dict[str, str]:
+    """Altair's ``svg`` renderer, drawing through :func:`svg` (registered as ``h200cast_svg``)."""
+    return {"image/svg+xml": svg(spec)}
+
+
+def warm() -> None:
+    """Draw a one-mark chart, so that vl-convert's start (about 0.8 s) is paid before the
+    first real chart; run in a thread while the model runs. It draws no clip or gradient,
+    whose SVG ids would count this drawing."""
+    svg({"mark": "point", "data": {"values": [{"x": 0}]}, "encoding": {"x": {"field": "x"}}})
+
+
+def save(chart: alt.TopLevelMixin, folder: Path, name: str, png: bool | None = None) -> str:
+    """Write ``chart`` as ``NAME.svg`` into ``folder`` (and ``NAME.png`` at scale 2 when
+    ``png``, by default when :func:`h200cast.settings.png_charts`); return the SVG."""
+    from h200cast import settings
+
+    spec: Any = chart.to_dict()
+    drawn = svg(spec)
+    (folder / f"{name}.svg").write_text(drawn, encoding="utf-8")
+    if settings.png_charts() if png is None else png:
+        import vl_convert as vlc
+
+        (folder / f"{name}.png").write_bytes(vlc.vegalite_to_png(spec, scale=2))
+    return drawn
 
 
 def histogram(

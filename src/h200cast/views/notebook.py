@@ -49,7 +49,7 @@ def setup() -> None:
     import altair as alt
 
     if static():
-        alt.renderers.enable("svg")
+        _static_renderer()
     elif importlib.util.find_spec("anywidget") is None:
         import warnings
 
@@ -58,10 +58,24 @@ def setup() -> None:
             "`make lab` installs it)",
             stacklevel=2,
         )
-        alt.renderers.enable("svg")
+        _static_renderer()
     else:
         alt.renderers.enable("jupyter", offline=True)
     _short_input_errors()
+
+
+def _static_renderer() -> None:
+    """SVG charts drawn once each (shown and saved alike), vl-convert started in the background."""
+    import threading
+
+    import altair as alt
+
+    from h200cast.views import charts
+
+    if "h200cast_svg" not in alt.renderers.names():
+        alt.renderers.register("h200cast_svg", charts.svg_renderer)
+    alt.renderers.enable("h200cast_svg")
+    threading.Thread(target=charts.warm, name="h200cast-warm-vl-convert", daemon=True).start()
 
 
 def _short_input_errors() -> None:
@@ -191,7 +205,8 @@ def save(
     chart: alt.TopLevelMixin | None = None,
     table: pd.DataFrame | None = None,
 ) -> list[Path]:
-    """With an ``output_dir``, write a chart as PNG and SVG, or a table as CSV; else write nothing."""
+    """With an ``output_dir``, write a chart as SVG (and PNG where
+    ``H200CAST_PNG_CHARTS=1``), or a table as CSV; else write nothing."""
     if not output_dir:
         return []
     out = Path(output_dir)
@@ -201,7 +216,7 @@ def save(
         from h200cast.views import charts
 
         charts.save(chart, out, name)
-        written += [out / f"{name}.svg", out / f"{name}.png"]
+        written += [out / f"{name}.svg"] + ([out / f"{name}.png"] if settings.png_charts() else [])
     if table is not None:
         table.to_csv(out / f"{name}.csv", index=False, lineterminator="\n")
         written.append(out / f"{name}.csv")

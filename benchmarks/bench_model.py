@@ -24,6 +24,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ENGINE = """
 import json, time
@@ -168,8 +169,24 @@ def probe_rows(draws: int) -> list[tuple[str, str]]:
     return rows
 
 
-def sweep_rows() -> list[tuple[str, str]]:
-    """A 100,000-point sweep of one stance (one run per point) and Sobol indices of 10 inputs."""
+def _sweep_cli(spec: Path, out: Path, *extra: str) -> tuple[float, float]:
+    """``h200cast sweep SPEC --out OUT ...`` in a fresh process: (wall, CPU seconds)."""
+    import resource
+
+    def cpu() -> float:
+        r = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return r.ru_utime + r.ru_stime
+
+    c, t = cpu(), time.perf_counter()
+    cmd = [sys.executable, "-m", "h200cast", "sweep", str(spec), "--out", str(out), "--quiet"]
+    subprocess.run([*cmd, *extra], capture_output=True, check=True)
+    return time.perf_counter() - t, cpu() - c
+
+
+def sweep_rows(repeat: int = 3) -> list[tuple[str, str]]:
+    """A 100,000-point sweep of one stance (one run per point) with 1 and 2 local workers and
+    on a Dask cluster of 1 and 2 workers, and Sobol indices of 10 inputs."""
+    import shutil
     import tempfile
 
     import yaml
@@ -184,13 +201,31 @@ def sweep_rows() -> list[tuple[str, str]]:
         "inputs": {k: {"low": lo, "high": hi} for k, (lo, hi) in SWEEP_INPUTS.items()},
         "runs": {"stances": ["open_market"]},
         "outputs": ["us_fee_revenue_total_usd", "shipments_total_units"],
+        "chunk_rows": 12_500,
     }
+    rows = []
     with tempfile.TemporaryDirectory() as tmp:
         f = Path(tmp) / "bench.yaml"
         f.write_text(yaml.safe_dump(spec))
-        t = time.perf_counter()
-        m = sweep.run_sweep(sweep.load_spec(f), Path(tmp) / "out", quiet=True)
-        sweep_s = time.perf_counter() - t
+        times: dict[str, list[tuple[float, float]]] = {"1": [], "2": []}
+        for _ in range(repeat):  # interleaved: one worker, then two
+            for jobs in times:
+                shutil.rmtree(Path(tmp) / "out", ignore_errors=True)
+                times[jobs].append(_sweep_cli(f, Path(tmp) / "out", "--jobs", jobs))
+        one = statistics.median(w for w, _ in times["1"])
+        two = statistics.median(w for w, _ in times["2"])
+        for jobs, label in (("1", "in-process"), ("2", "2 local workers")):
+            w = statistics.median(x for x, _ in times[jobs])
+            c = statistics.median(x for _, x in times[jobs])
+            rows.append(
+                (
+                    f"`h200cast sweep`: 100,000 points x 1 stance, one run each, 10 inputs, "
+                    f"8 chunks, `--jobs {jobs}` ({label}; median of {repeat}, interleaved)",
+                    f"{w:.2f} s wall, {c:.2f} s CPU"
+                    + (f"; {one / two:.2f}x `--jobs 1`" if jobs == "2" else ""),
+                )
+            )
+        rows += _dask_rows(sweep, f, Path(tmp))
     t = time.perf_counter()
     model_sobol(
         stance="open_market",
@@ -199,15 +234,40 @@ def sweep_rows() -> list[tuple[str, str]]:
         base_samples=4096,
     )
     sobol_s = time.perf_counter() - t
-    return [
-        (
-            f"sweep: {m['points']:,} points x 1 stance, one run each, 10 inputs (in-process)",
-            f"{sweep_s:.2f} s",
-        ),
+    rows.append(
         (
             "Sobol first-order and total indices, 10 inputs, 4,096 base samples (49,152 runs), 200 bootstraps",
             f"{sobol_s:.2f} s",
-        ),
+        )
+    )
+    return rows
+
+
+def _dask_rows(sweep: Any, spec_file: Path, tmp: Path) -> list[tuple[str, str]]:
+    """Throughput of the sweep on a local Dask cluster of 1 and of 2 worker processes."""
+    import shutil
+
+    from distributed import LocalCluster
+
+    spec = sweep.load_spec(spec_file)
+    rate = {}
+    for n in (1, 2):
+        with LocalCluster(
+            n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster:
+            shutil.rmtree(tmp / "dask", ignore_errors=True)
+            sweep.run_sweep(spec, tmp / "dask", scheduler=cluster.scheduler_address, quiet=True)
+            shutil.rmtree(tmp / "dask", ignore_errors=True)  # the first run warms the workers
+            t = time.perf_counter()
+            m = sweep.run_sweep(spec, tmp / "dask", scheduler=cluster.scheduler_address, quiet=True)
+            rate[n] = m["points"] / (time.perf_counter() - t)
+    return [
+        (
+            f"the same sweep on a local Dask cluster of {n} worker{'s' if n > 1 else ''} "
+            "(warm workers, 1 thread each)",
+            f"{rate[n]:,.0f} points/s" + (f"; {rate[2] / rate[1]:.2f}x 1 worker" if n == 2 else ""),
+        )
+        for n in (1, 2)
     ]
 
 

@@ -155,3 +155,24 @@ def test_an_output_that_never_varies_has_zero_indices() -> None:
 def test_base_samples_must_be_a_power_of_2(n: int) -> None:
     with pytest.raises(ValueError, match="power of 2"):
         sobol(ishigami, BOUNDS, n)
+
+
+def test_model_sobol_in_blocks_gives_the_indices_of_one_call(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from h200cast.explore import sensitivity
+
+    kw = dict(
+        stance="open_market",
+        ranges={"money.price_usd": (2e4, 3.5e4), "us.fee_rate": (0.1, 0.4)},
+        outputs=["us_fee_revenue_total_usd", "shipments_total_units"],
+        base_samples=256,
+        bootstrap=50,
+        vintage="2026-01-31",
+    )
+    whole = sensitivity.model_sobol(**kw)  # 256 x 4 = 1,024 runs: one block
+    monkeypatch.setattr(sensitivity, "chunk_draws", lambda months: 100)
+    blocks = sensitivity.model_sobol(**kw)  # eleven blocks of at most 100 runs
+    assert blocks.evaluations == whole.evaluations == 256 * 4
+    for f in ("first", "total", "first_low", "first_high", "total_low", "total_high"):
+        np.testing.assert_array_equal(getattr(blocks, f), getattr(whole, f), err_msg=f)

@@ -18,7 +18,7 @@ import numpy as np
 
 from h200cast import intervals
 from h200cast.engine.metrics import values as metric_values
-from h200cast.engine.model import sample, simulate_values, specs
+from h200cast.engine.model import chunk_draws, sample, simulate_values, specs
 from h200cast.results.scenarios import load_scenario
 
 if TYPE_CHECKING:
@@ -360,13 +360,20 @@ def model_sobol(
     central = sample(sc, 1, 0, point=True).values
     keys = list(ranges)
 
+    step = chunk_draws(sc.calendar.horizon_months)
+
     def func(x: np.ndarray) -> np.ndarray:
-        n = x.shape[1]
-        vals = {k: np.repeat(v, n) for k, v in central.items()}
-        for j, k in enumerate(keys):
-            vals[k] = x[j]
-        out = metric_values(simulate_values(sc, vals, seed))
-        return np.stack([out[m] for m in outputs])
+        # in blocks of runs, so that memory is set by the block and not by the design's size;
+        # each run's outputs are those of one call for all (rows are independent)
+        parts = []
+        for lo in range(0, x.shape[1], step):
+            block = x[:, lo : lo + step]
+            vals = {k: np.repeat(v, block.shape[1]) for k, v in central.items()}
+            for j, k in enumerate(keys):
+                vals[k] = block[j]
+            out = metric_values(simulate_values(sc, vals, seed), outputs)
+            parts.append(np.stack([out[m] for m in outputs]))
+        return np.concatenate(parts, axis=1)
 
     return sobol(
         func,

@@ -565,7 +565,9 @@ def _run_chunks(
         for f in (out / "chunks").glob("*"):
             f.unlink()  # a new sweep, or changed spec, parameters or model: nothing can be reused
     atomic_write_text(  # whole or absent: a truncated stamp would not be a sweep of ours
-        stamp, json.dumps({"digest": digest, "spec": spec.model_dump(mode="json")}, indent=2)
+        stamp,
+        json.dumps({"digest": digest, "spec": spec.model_dump(mode="json")}, indent=2),
+        key="--out",
     )
     chunks = plan(spec, params_dir)
     todo = [c for c in chunks if not _chunk_ok(_chunk_file(out, c))]

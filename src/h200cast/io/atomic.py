@@ -115,17 +115,19 @@ def _reason(exc: OSError) -> str:
 
 
 def write_error(
-    exc: OSError, target: Path, key: str | None, kept: str = "nothing was kept"
+    exc: OSError | InputError, target: Path, key: str | None, kept: str = "nothing was kept"
 ) -> InputError:
     """An :class:`OSError` met while writing the output ``target`` (given by option ``key``)
-    as one line naming the option, the place and the reason, e.g. a full disk."""
-    full = exc.errno == errno.ENOSPC or "No space left" in _reason(exc)
+    as one line naming the option, the place and the reason, e.g. a full disk (the
+    :class:`InputError` made by an inner :func:`writing`, named again for this place)."""
+    reason = getattr(exc, "write_reason", None) or _reason(exc)  # type: ignore[arg-type]
+    full = getattr(exc, "errno", None) == errno.ENOSPC or "No space left" in reason
     expected = "free space there" if full else "a place where h200cast can write"
-    return InputError(
-        f"cannot write there ({_reason(exc)}); expected {expected}; {kept}",
-        key=key,
-        value=str(target),
+    err = InputError(
+        f"cannot write there ({reason}); expected {expected}; {kept}", key=key, value=str(target)
     )
+    err.write_reason = reason  # type: ignore[attr-defined]
+    return err
 
 
 @contextlib.contextmanager
@@ -133,10 +135,16 @@ def writing(
     target: Path, key: str | None = "--out", kept: str = "nothing was kept"
 ) -> Iterator[None]:
     """Within the block, an :class:`OSError` (a full disk, a read-only file system) becomes
-    an :class:`InputError` naming ``key`` and ``target``: exit 2 and one line ending ``kept``."""
+    an :class:`InputError` naming ``key`` and ``target``: exit 2 and one line ending ``kept``.
+
+    A refused write inside a nested block (a chart saved into the temporary folder of a
+    report) is named by the outermost block: the place the user gave, not the temporary one.
+    """
     try:
         yield
-    except InputError:
+    except InputError as exc:
+        if getattr(exc, "write_reason", None):
+            raise write_error(exc, target, key, kept) from None
         raise
     except OSError as exc:
         raise write_error(exc, target, key, kept) from None

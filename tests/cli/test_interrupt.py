@@ -57,3 +57,74 @@ def test_sigterm_exits_130_and_leaves_nothing(args: list[str], tmp_path: Path) -
     assert not (tmp_path / "out" / "results.parquet").exists()
     assert not (tmp_path / "out" / "paths.parquet").exists()
     assert not [p for p in tmp_path.iterdir() if ".tmp" in p.name]  # no temporary left behind
+
+
+# SIGTERM at the moment of writing, for the commands that write an output: the command runs
+# as itself, but with the helper in h200cast.io.atomic that it reaches once its work is done
+# (the swap of the finished folder into place, or the first finished file of several)
+# sending SIGTERM to its own process first. The old output must stay as it was.
+KILL_AT = """
+import os, signal, sys
+from h200cast.io import atomic
+name = sys.argv.pop(1)
+real = getattr(atomic, name)
+def kill_first(*a, **k):
+    os.kill(os.getpid(), signal.SIGTERM)
+    return real(*a, **k)
+setattr(atomic, name, kill_first)
+from h200cast.cli.main import main
+sys.exit(main())
+"""
+
+PREVIOUS = {"manifest.json": '{"package": "h200cast"}', "index.html": "the previous output"}
+
+
+@pytest.mark.parametrize(
+    ("at", "args", "old"),
+    [
+        ("_umask", ["params", "schema", "--write"], "{T}/P"),
+        ("_umask", ["estimate", "--out", "{T}/out"], "{T}/out"),
+        ("_swap", ["backtest", "--out", "{T}/out"], "{T}/out"),
+        (
+            "_swap",
+            ["score", "--vintage", "2026-01-31", "--draws", "100", "--out", "{T}/out"],
+            "{T}/out",
+        ),
+        (
+            "_swap",
+            ["run", "--stance", "open_market", "--draws", "50", "--out", "{T}/out"],
+            "{T}/out",
+        ),
+    ],
+    ids=["params", "estimate", "backtest", "score", "run-at-the-swap"],
+)
+def test_sigterm_while_writing_exits_130_and_keeps_the_old(
+    at: str, args: list[str], old: str, tmp_path: Path
+) -> None:
+    import shutil
+
+    root = Path(__file__).resolve().parents[2]
+    shutil.copytree(root / "params", tmp_path / "P")
+    out = Path(old.replace("{T}", str(tmp_path)))
+    out.mkdir(exist_ok=True)
+    for name, text in PREVIOUS.items():
+        if not (out / name).exists():
+            (out / name).write_text(text)
+    (out / "schema.json").write_text("the previous schema")
+    if "estimate" in args:
+        (out / "demand_growth.yaml").write_text("the previous fit")
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    env = {**os.environ, "H200CAST_PARAMS": str(tmp_path / "P")}
+    r = subprocess.run(
+        [sys.executable, "-c", KILL_AT, at, *[a.replace("{T}", str(tmp_path)) for a in args]],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert r.returncode == 130, (r.returncode, r.stderr[-2000:])
+    assert "Traceback" not in r.stderr
+    assert r.stderr.strip().splitlines() == ["h200cast: interrupted; nothing was written"]
+    after = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    assert after == before  # the old output as it was, no temporary left beside it

@@ -89,7 +89,7 @@ def cmd_estimate(args: argparse.Namespace) -> int:
     """Refit the estimates; print them, store them, or check the stored ones."""
     from h200cast import settings
     from h200cast.estimation.estimate import ESTIMATES, fit, to_yaml
-    from h200cast.io.atomic import atomic_write_text
+    from h200cast.io.atomic import atomic_write_texts
     from h200cast.views.tables import fit_text
 
     if args.write and args.as_of:
@@ -130,9 +130,9 @@ def cmd_estimate(args: argparse.Namespace) -> int:
         )
         return 0
     folder = args.out or settings.estimates_dir(vintage)
-    for f in fits:
-        target = folder / f"{f.name}.yaml"
-        atomic_write_text(target, to_yaml(f), key="--out" if args.out else None)
+    files = {folder / f"{f.name}.yaml": to_yaml(f) for f in fits}
+    atomic_write_texts(files, key="--out" if args.out else None)  # all of them or none
+    for target in files:
         print(f"wrote {target}")
     return 0
 

@@ -27,12 +27,14 @@ def add(sub: Any) -> None:
 
 def cmd(args: argparse.Namespace) -> int:
     """Simulate the chain and print the scenario and signpost tables."""
+    from h200cast.engine.limits import check_draws
     from h200cast.engine.model import simulate
     from h200cast.explore import scenarios
     from h200cast.results.scenarios import load_scenario
     from h200cast.views.scenarios import render
 
     sc = load_scenario(switching=args.switching, overrides=args.overrides)
+    check_draws(args.draws, sc.calendar.horizon_months)  # refused before any array is made
     p = simulate(sc, draws=args.draws, seed=args.seed)
     scen, signs = scenarios.scenario_table(p), scenarios.signpost_table(p)
     if args.json:

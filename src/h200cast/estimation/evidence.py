@@ -25,7 +25,7 @@ from urllib.parse import urlparse
 
 from h200cast import settings
 from h200cast.errors import InputError
-from h200cast.io.textfile import read_text
+from h200cast.io.textfile import csv_errors, read_text
 
 FACT_COLUMNS = (
     "id",
@@ -103,25 +103,32 @@ def _rows(path: Path, columns: tuple[str, ...]) -> list[tuple[int, dict[str, str
     text = read_text(path)
     with io.StringIO(text, newline="") as fh:
         reader = csv.DictReader(fh)
-        header = tuple(reader.fieldnames or ())
-        if header != columns:
+        with csv_errors(path, reader):  # a cell over the field limit: one line, not a traceback
+            return _checked_rows(path, columns, reader)
+
+
+def _checked_rows(
+    path: Path, columns: tuple[str, ...], reader: csv.DictReader[str]
+) -> list[tuple[int, dict[str, str]]]:
+    header = tuple(reader.fieldnames or ())
+    if header != columns:
+        raise InputError(
+            f"expected the header {','.join(columns)}",
+            file=path,
+            key="header",
+            value=",".join(header),
+        )
+    out = []
+    for i, row in enumerate(reader, start=2):
+        extra = row.pop(None, None) or []  # DictReader keeps surplus cells under None
+        missing = sum(v is None for v in row.values())
+        if extra or missing:
+            got = len(columns) + len(extra) - missing
             raise InputError(
-                f"expected the header {','.join(columns)}",
-                file=path,
-                key="header",
-                value=",".join(header),
+                f"expected {len(columns)} cells, got {got}", file=path, key=f"line {i}"
             )
-        out = []
-        for i, row in enumerate(reader, start=2):
-            extra = row.pop(None, None) or []  # DictReader keeps surplus cells under None
-            missing = sum(v is None for v in row.values())
-            if extra or missing:
-                got = len(columns) + len(extra) - missing
-                raise InputError(
-                    f"expected {len(columns)} cells, got {got}", file=path, key=f"line {i}"
-                )
-            out.append((i, row))
-        return out
+        out.append((i, row))
+    return out
 
 
 def _date(text: str, path: Path, where: str) -> dt.date:

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, TypeVar
 from h200cast import settings
 from h200cast.errors import InputError
 from h200cast.estimation import evidence
-from h200cast.io.textfile import read_text
+from h200cast.io.textfile import csv_errors, read_text
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -136,25 +136,26 @@ class Reader:
         """Yield each data row as a dict, after checking the header and the cell count."""
         text = read_text(self.path, "utf-8-sig")
         reader = csv.reader(io.StringIO(text, newline=""))
-        header = tuple(next(reader, ()))
-        if header != self.columns:
-            raise InputError(
-                f"expected the header {','.join(self.columns)}",
-                file=self.path,
-                key="line 1, header",
-                value=",".join(header),
-            )
-        for cells in reader:
-            self.line = reader.line_num
-            if not cells or all(not c.strip() for c in cells):
-                continue
-            if len(cells) != len(self.columns):
+        with csv_errors(self.path, reader):  # a NUL byte, a huge cell: one line
+            header = tuple(next(reader, ()))
+            if header != self.columns:
                 raise InputError(
-                    f"expected {len(self.columns)} cells, got {len(cells)}",
+                    f"expected the header {','.join(self.columns)}",
                     file=self.path,
-                    key=f"line {self.line}",
+                    key="line 1, header",
+                    value=",".join(header),
                 )
-            yield dict(zip(self.columns, cells, strict=True))
+            for cells in reader:
+                self.line = reader.line_num
+                if not cells or all(not c.strip() for c in cells):
+                    continue
+                if len(cells) != len(self.columns):
+                    raise InputError(
+                        f"expected {len(self.columns)} cells, got {len(cells)}",
+                        file=self.path,
+                        key=f"line {self.line}",
+                    )
+                yield dict(zip(self.columns, cells, strict=True))
 
     def error(self, message: str, column: str, value: object) -> InputError:
         """An InputError that names this file, the current line and ``column``."""

@@ -47,6 +47,7 @@ from h200cast.engine.executors import process_pool, worker_count
 from h200cast.engine.metrics import BY_NAME
 from h200cast.errors import InputError
 from h200cast.io import manifest, parquet
+from h200cast.io.atomic import atomic_write_text, writing
 from h200cast.io.yamlfile import load_yaml
 from h200cast.scenario.layers import Layers
 from h200cast.scenario.load import validate
@@ -530,10 +531,6 @@ def run_sweep(
     params_dir: Path | None = None,
 ) -> dict[str, Any]:
     """Evaluate every chunk not already done, then gather ``results.parquet`` and ``manifest.json``."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-    from tqdm import tqdm
-
     start = time.perf_counter()
     out = Path(out)
     check_size(spec)
@@ -544,53 +541,72 @@ def run_sweep(
     workers = 1 if client is not None else worker_count(jobs, len(plan_sizes(spec)))
     pool = _start_pool(workers) if workers > 1 else None
     try:
-        try:
-            (out / "chunks").mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise InputError(
-                f"cannot write there ({exc.strerror}); expected a folder that can be created",
-                key="--out",
-                value=str(out),
-            ) from None
-        stamp = out / "spec.json"
-        digest = inputs_digest(spec, params_dir)
-        previous = _stamp(stamp)
-        if not resume or previous.get("digest") != digest:
-            for f in (out / "chunks").glob("*"):
-                f.unlink()  # a new sweep, or changed spec, parameters or model: nothing can be reused
-        stamp.write_text(
-            json.dumps({"digest": digest, "spec": spec.model_dump(mode="json")}, indent=2)
-        )
-        chunks = plan(spec, params_dir)
-        todo = [c for c in chunks if not _chunk_ok(_chunk_file(out, c))]
-        bar = tqdm(
-            total=len(chunks),
-            initial=len(chunks) - len(todo),
-            desc=f"sweep {spec.name}",
-            unit="chunk",
-            disable=quiet,
-        )
-        for _ in _evaluate(todo, jobs, client, out, pool):
-            bar.update()
-        bar.close()
-        tables = [pq.read_table(_chunk_file(out, c)) for c in chunks]
-        results = pa.concat_tables(tables, promote_options="default")
-        parquet.write(results, out / "results.parquet", atomic=True)
-        record = manifest.header(
-            spec=spec.name,
-            spec_sha256=spec.digest(),
-            rows=results.num_rows,
-            points=size(spec),
-            chunks=len(chunks),
-            chunks_reused=len(chunks) - len(todo),
-            seconds=round(time.perf_counter() - start, 2),
-            scheduler=scheduler or _local(jobs, len(todo)),
-        )
-        manifest.write(out, record)
-        return record
+        # a full disk or a read-only --out: one line, exit 2; whole chunks stay for --resume
+        with writing(out, "--out", kept="finished chunks are kept for --resume"):
+            return _run_chunks(
+                spec, out, start, jobs, scheduler, client, resume, quiet, params_dir, pool
+            )
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
+
+
+def _run_chunks(
+    spec: SweepSpec,
+    out: Path,
+    start: float,
+    jobs: int | None,
+    scheduler: str | None,
+    client: Any,
+    resume: bool,
+    quiet: bool,
+    params_dir: Path | None,
+    pool: Any = None,
+) -> dict[str, Any]:
+    """:func:`run_sweep` once its inputs are checked: the chunks, ``results.parquet``, the manifest."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from tqdm import tqdm
+
+    (out / "chunks").mkdir(parents=True, exist_ok=True)
+    stamp = out / "spec.json"
+    digest = inputs_digest(spec, params_dir)
+    previous = _stamp(stamp)
+    if not resume or previous.get("digest") != digest:
+        for f in (out / "chunks").glob("*"):
+            f.unlink()  # a new sweep, or changed spec, parameters or model: nothing can be reused
+    atomic_write_text(  # whole or absent: a truncated stamp would not be a sweep of ours
+        stamp,
+        json.dumps({"digest": digest, "spec": spec.model_dump(mode="json")}, indent=2),
+        key="--out",
+    )
+    chunks = plan(spec, params_dir)
+    todo = [c for c in chunks if not _chunk_ok(_chunk_file(out, c))]
+    bar = tqdm(
+        total=len(chunks),
+        initial=len(chunks) - len(todo),
+        desc=f"sweep {spec.name}",
+        unit="chunk",
+        disable=quiet,
+    )
+    for _ in _evaluate(todo, jobs, client, out, pool):
+        bar.update()
+    bar.close()
+    tables = [pq.read_table(_chunk_file(out, c)) for c in chunks]
+    results = pa.concat_tables(tables, promote_options="default")
+    parquet.write(results, out / "results.parquet", atomic=True)
+    record = manifest.header(
+        spec=spec.name,
+        spec_sha256=spec.digest(),
+        rows=results.num_rows,
+        points=size(spec),
+        chunks=len(chunks),
+        chunks_reused=len(chunks) - len(todo),
+        seconds=round(time.perf_counter() - start, 2),
+        scheduler=scheduler or _local(jobs, len(todo)),
+    )
+    manifest.write(out, record)
+    return record
 
 
 def _local(jobs: int | None, chunks: int) -> str:
@@ -996,27 +1012,27 @@ def analyse(spec: SweepSpec, out: Path, params_dir: Path | None = None) -> Analy
     ``sobol.csv``, ``discovery.json`` (each naming its run) and ``expectations.json``."""
     import pyarrow.parquet as pq
 
-    from h200cast.io.atomic import atomic_write_text
-
     res = Analyses()
     if spec.sensitivity:
         res.sobol = sensitivity(spec, params_dir)
         _, res.sobol_run = run_label(spec, spec.sensitivity.run)
         frame = res.sobol.frame()
         frame.insert(0, "run", res.sobol_run)
-        atomic_write_text(out / "sobol.csv", frame.to_csv(index=False, lineterminator="\n"))
+        atomic_write_text(
+            out / "sobol.csv", frame.to_csv(index=False, lineterminator="\n"), key="--out"
+        )
     if spec.discovery:
         res.box, res.trajectory = discover(spec, out)
         _, res.discovery_run = run_label(spec, spec.discovery.run)
         record = discovery_record(spec.discovery, res.box, res.trajectory, res.discovery_run)
-        atomic_write_text(out / "discovery.json", json.dumps(record, indent=2) + "\n")
+        atomic_write_text(out / "discovery.json", json.dumps(record, indent=2) + "\n", key="--out")
     used = sorted({e.output for e in spec.expect if e.output is not None})
     table = (
         pq.read_table(out / "results.parquet", columns=["run", *used]).to_pandas() if used else None
     )
     res.expectations = evaluate_expectations(spec, table, res.box)
     record = expectations_record(spec, res.expectations)
-    atomic_write_text(out / "expectations.json", json.dumps(record, indent=2) + "\n")
+    atomic_write_text(out / "expectations.json", json.dumps(record, indent=2) + "\n", key="--out")
     return res
 
 

@@ -14,8 +14,10 @@ file, a device such as ``/dev/null``, the current folder) is refused with an
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
+import re
 import shutil
 import stat
 import tempfile
@@ -97,6 +99,57 @@ def _os_error(exc: OSError, target: Path, key: str | None) -> InputError:
     )
 
 
+def _reason(exc: OSError) -> str:
+    """The system's reason for ``exc`` in a few words ("No space left on device").
+
+    pyarrow raises a plain :class:`OSError` without ``errno``, its text holding
+    ``[errno 28] No space left on device``: the number is read from there.
+    """
+    code = exc.errno
+    if code is None:
+        m = re.search(r"\[errno (\d+)\]", str(exc), flags=re.IGNORECASE)
+        code = int(m.group(1)) if m else None
+    if code is not None:
+        return os.strerror(code)
+    return exc.strerror or " ".join(str(exc).split())[:200] or type(exc).__name__
+
+
+def write_error(
+    exc: OSError | InputError, target: Path, key: str | None, kept: str = "nothing was kept"
+) -> InputError:
+    """An :class:`OSError` met while writing the output ``target`` (given by option ``key``)
+    as one line naming the option, the place and the reason, e.g. a full disk (the
+    :class:`InputError` made by an inner :func:`writing`, named again for this place)."""
+    reason = getattr(exc, "write_reason", None) or _reason(exc)  # type: ignore[arg-type]
+    full = getattr(exc, "errno", None) == errno.ENOSPC or "No space left" in reason
+    expected = "free space there" if full else "a place where h200cast can write"
+    err = InputError(
+        f"cannot write there ({reason}); expected {expected}; {kept}", key=key, value=str(target)
+    )
+    err.write_reason = reason  # type: ignore[attr-defined]
+    return err
+
+
+@contextlib.contextmanager
+def writing(
+    target: Path, key: str | None = "--out", kept: str = "nothing was kept"
+) -> Iterator[None]:
+    """Within the block, an :class:`OSError` (a full disk, a read-only file system) becomes
+    an :class:`InputError` naming ``key`` and ``target``: exit 2 and one line ending ``kept``.
+
+    A refused write inside a nested block (a chart saved into the temporary folder of a
+    report) is named by the outermost block: the place the user gave, not the temporary one.
+    """
+    try:
+        yield
+    except InputError as exc:
+        if getattr(exc, "write_reason", None):
+            raise write_error(exc, target, key, kept) from None
+        raise
+    except OSError as exc:
+        raise write_error(exc, target, key, kept) from None
+
+
 @contextlib.contextmanager
 def _created_parents(target: Path, key: str | None) -> Iterator[None]:
     """Make ``target``'s missing parent folders; remove those it made if the block fails.
@@ -136,7 +189,8 @@ def atomic_dir(target: Path, *, key: str = "--out") -> Iterator[Path]:
             raise _os_error(exc, target, key) from None
         try:
             os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes it private; give what mkdir would
-            yield tmp
+            with writing(target, key):
+                yield tmp
             check_out_dir(target, key=key)  # still ours to replace after the work
             _swap(tmp, target, key)
         except BaseException:
@@ -220,22 +274,38 @@ def atomic_write_text(target: Path, text: str, *, key: str | None = None) -> Non
     ``target`` must not be a folder or a device; an :class:`OSError` becomes an
     :class:`InputError` naming ``key`` (the option that gave the path, if any) and ``target``.
     """
-    target = Path(target)
-    if target.exists() and not target.is_file():
-        raise InputError(
-            "expected a regular file (or a new one) to write", key=key, value=str(target)
-        )
-    with _created_parents(target, key):
+    atomic_write_texts({Path(target): text}, key=key)
+
+
+def atomic_write_texts(files: dict[Path, str], *, key: str | None = None) -> None:
+    """Write several text files all or none: each is written beside itself first, and only
+    when every one is complete are they renamed into place (a full disk half way leaves
+    every target as it was). Errors as :func:`atomic_write_text`."""
+    for target in files:
+        if target.exists() and not target.is_file():
+            raise InputError(
+                "expected a regular file (or a new one) to write", key=key, value=str(target)
+            )
+    done: list[tuple[str, Path]] = []
+    with contextlib.ExitStack() as parents:
+        for target in files:
+            parents.enter_context(_created_parents(Path(target), key))
         try:
-            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.tmp-", dir=target.parent)
-        except OSError as exc:
-            raise _os_error(exc, target, key) from None
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-                fh.write(text)
-            os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give what open() would
-            os.replace(tmp, target)
+            for target, text in files.items():
+                target = Path(target)
+                try:
+                    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.tmp-", dir=target.parent)
+                except OSError as exc:
+                    raise _os_error(exc, target, key) from None
+                done.append((tmp, target))
+                with writing(target, key), os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+                    fh.write(text)
+                os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give what open() would
+            for tmp, target in done:
+                with writing(target, key):
+                    os.replace(tmp, target)
         except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
+            for tmp, _ in done:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(tmp)
             raise

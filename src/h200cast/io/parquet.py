@@ -19,8 +19,12 @@ def write(table: Any, file: Path, *, atomic: bool = False) -> Path:
         pq.write_table(table, file, compression=COMPRESSION)
         return file
     tmp = file.with_name(file.name + ".tmp")
-    pq.write_table(table, tmp, compression=COMPRESSION)
-    os.replace(tmp, file)
+    try:
+        pq.write_table(table, tmp, compression=COMPRESSION)
+        os.replace(tmp, file)
+    except BaseException:  # a full disk, an interrupt: no half-written file is left
+        tmp.unlink(missing_ok=True)
+        raise
     return file
 
 

@@ -6,7 +6,11 @@ that cannot be read each become an :class:`~h200cast.errors.InputError` naming t
 
 from __future__ import annotations
 
+import contextlib
+import csv
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from h200cast.errors import InputError
 
@@ -28,3 +32,18 @@ def read_text(path: Path, encoding: str = "utf-8") -> str:
         ) from None
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror}", file=path) from None
+
+
+@contextlib.contextmanager
+def csv_errors(path: Path, reader: Any) -> Iterator[None]:
+    """Within the block, an error of Python's ``csv`` module (a NUL byte, a cell over its
+    field limit) becomes an :class:`InputError` naming ``path`` and the reader's line."""
+    try:
+        yield
+    except csv.Error as exc:
+        raise InputError(
+            f"not readable as CSV ({exc}); expected comma-separated cells of at most "
+            f"{csv.field_size_limit():,} characters each",
+            file=path,
+            key=f"line {reader.line_num}",
+        ) from None

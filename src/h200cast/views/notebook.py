@@ -209,17 +209,23 @@ def save(
     ``H200CAST_PNG_CHARTS=1``), or a table as CSV; else write nothing."""
     if not output_dir:
         return []
-    out = Path(output_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    written = []
-    if chart is not None:
-        from h200cast.views import charts
+    from h200cast.io.atomic import writing
 
-        charts.save(chart, out, name)
-        written += [out / f"{name}.svg"] + ([out / f"{name}.png"] if settings.png_charts() else [])
-    if table is not None:
-        table.to_csv(out / f"{name}.csv", index=False, lineterminator="\n")
-        written.append(out / f"{name}.csv")
+    out = Path(output_dir)
+    written = []
+    # under a regular file, read-only, a full disk: one line naming output_dir, not a traceback
+    with writing(out, "output_dir", kept="what was written before stays"):
+        out.mkdir(parents=True, exist_ok=True)
+        if chart is not None:
+            from h200cast.views import charts
+
+            charts.save(chart, out, name)
+            written.append(out / f"{name}.svg")
+            if settings.png_charts():
+                written.append(out / f"{name}.png")
+        if table is not None:
+            table.to_csv(out / f"{name}.csv", index=False, lineterminator="\n")
+            written.append(out / f"{name}.csv")
     return written
 
 

@@ -351,7 +351,8 @@ WHATIF_DRAWS = 200
 
 
 def write_charts(results: Sequence[Result], tmp: Path) -> dict[str, Chart]:
-    """Headline charts as PNG and SVG files with their tables (CSV); the charts for the index."""
+    """Headline charts as SVG files (and PNG where asked) with their tables (CSV); the charts
+    for the index."""
     from h200cast.views import figures
 
     inline = {
@@ -467,9 +468,15 @@ def build_report(
     Without ``out`` the report goes to ``reports/report-<UTC time>/`` and ``reports/latest``
     is pointed at it once it is complete; pages are reused from ``reports/latest``.
     """
+    import threading
+
     from tqdm import tqdm
 
+    from h200cast.views import charts
+
     started = time.perf_counter()
+    # vl-convert's start (about 0.8 s) in the background, while the runs are made
+    threading.Thread(target=charts.warm, name="h200cast-warm-vl-convert", daemon=True).start()
     params_dir = Path(params_dir) if params_dir else settings.params_dir()
     root = settings.params_dir().parent  # the checkout: its reports/ and its git commit
     from h200cast.scenario.load import load_vintage

@@ -82,6 +82,12 @@ def _damage(file: Path) -> None:
     file.write_bytes(data[: len(data) // 2] + b"\n  [\x00\xff")
 
 
+def _cut_at_a_line(file: Path) -> None:
+    """Keep the first half of ``file``'s lines: still valid YAML, its fitted spec intact."""
+    lines = file.read_text(encoding="utf-8").splitlines(keepends=True)
+    file.write_text("".join(lines[: len(lines) // 2]), encoding="utf-8")
+
+
 def _saved_run_with(rel: str, data: str) -> Callable[[Path], None]:
     def f(t: Path) -> None:
         _cli(t, ["run", "--stance", "open_market", "--draws", "50", "--out", str(t / "run")])
@@ -435,6 +441,15 @@ FAULTS = [
         ["demand_growth.yaml"],
         entry="params",
         kind="corrupted",
+    ),
+    Fault(
+        "estimate-stored-record-cut-at-a-line",
+        lambda t: _cut_at_a_line(t / "P/vintages/2026-04-30/estimates/demand_growth.yaml"),
+        ["estimate", "--check"],
+        ["demand_growth.yaml", "record", "differs from what `h200cast estimate` writes"],
+        entry="estimate",
+        kind="corrupted",
+        env={"H200CAST_PARAMS": "{P}"},
     ),
     Fault(
         "facts-huge-cell",

@@ -141,6 +141,7 @@ def _check_estimates(fits: list[Any], vintage: str) -> int:
     import math
 
     from h200cast import settings
+    from h200cast.estimation.estimate import to_yaml
     from h200cast.io.yamlfile import load_yaml
 
     for f in fits:
@@ -160,8 +161,43 @@ def _check_estimates(fits: list[Any], vintage: str) -> int:
                     key=f"spec.{k}",
                     value=old,
                 )
+        import yaml
+
+        where = _first_difference(yaml.safe_load(to_yaml(f)), stored)
+        if where is not None:
+            raise InputError(
+                "differs from what `h200cast estimate` writes (a file it wrote is never edited "
+                "by hand: cut short, or changed); run `h200cast estimate`",
+                file=target,
+                key=where or None,
+            )
         print(f"ok  {target}")
     return 0
+
+
+def _first_difference(want: Any, got: Any, at: str = "") -> str | None:
+    """The dotted place where ``got`` first differs from ``want`` (floats to 1e-6), or None."""
+    import math
+
+    if isinstance(want, dict) and isinstance(got, dict):
+        for k in want.keys() | got.keys():
+            if k not in want or k not in got:
+                return f"{at}.{k}".lstrip(".")
+            inner = _first_difference(want[k], got[k], f"{at}.{k}")
+            if inner is not None:
+                return inner
+        return None
+    if isinstance(want, list) and isinstance(got, list):
+        if len(want) != len(got):
+            return f"{at} ({len(got)} items, expected {len(want)})".lstrip(".")
+        for i, (a, b) in enumerate(zip(want, got, strict=True)):
+            inner = _first_difference(a, b, f"{at}[{i}]")
+            if inner is not None:
+                return inner
+        return None
+    if isinstance(want, float) and isinstance(got, (int, float)) and not isinstance(got, bool):
+        return None if math.isclose(want, got, rel_tol=1e-6, abs_tol=1e-9) else at.lstrip(".")
+    return None if want == got else at.lstrip(".")
 
 
 def cmd_backtest(args: argparse.Namespace) -> int:

@@ -8,6 +8,8 @@ a different number than the one worked out in the comment.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -15,6 +17,13 @@ from h200cast.engine.metrics import (
     BY_NAME,
     METRICS,
     STATS,
+    _at_year_end,
+    _in_year,
+    _months_in_year,
+    _months_until,
+    _shortfall,
+    _total,
+    _year_share,
     months_to_share,
     shortfall_part,
     summarize,
@@ -277,3 +286,54 @@ def test_every_metric_has_a_unit_a_description_and_is_computed() -> None:
     vals = values(p)
     assert list(vals) == [m.name for m in METRICS]
     assert all(v.shape == (1,) for v in vals.values())
+
+
+# --- the metric builders, called afresh (METRICS holds what they built at import) ----------------
+
+
+def test_builders_sum_totals_years_and_months_up_to_a_cutoff() -> None:
+    # Two draws, the second twice the first: totals 2**27 - 1; 2026 2**14 - 4; up to
+    # 2026-06 (inclusive) 2**8 - 1; December 2027's value alone 2**25.
+    p = paths({"shipments": np.stack([POW, 2 * POW])}, n=2)
+    np.testing.assert_array_equal(_total("shipments")(p), [2.0**T - 1, 2 * (2.0**T - 1)])
+    np.testing.assert_array_equal(_in_year("shipments", 2026)(p), [2.0**14 - 4, 2 * (2.0**14 - 4)])
+    np.testing.assert_array_equal(_in_year("shipments", 2025)(p), [3.0, 6.0])
+    np.testing.assert_array_equal(_months_until("shipments", "2026-06")(p), [255.0, 510.0])
+    np.testing.assert_array_equal(_at_year_end("shipments", 2027)(p), [2.0**25, 2.0**26])
+    assert np.isnan(_at_year_end("shipments", 2030)(p)).all()
+    assert _at_year_end("shipments", 2030)(p).shape == (2,)
+    np.testing.assert_array_equal(_months_in_year(p, 2028), [False] * (T - 1) + [True])
+
+
+def test_builders_split_the_shortfall() -> None:
+    p = _pools(10, 20)
+    assert _shortfall("shortfall_beijing")(p)[0] == 407
+    assert _shortfall("shortfall_buyers")(p)[0] == 4070
+    assert _shortfall("shortfall_us_rule")(p)[0] == 90_003
+    assert _shortfall("shortfall_supply")(p)[0] == 5
+    assert _shortfall("shortfall")(p)[0] == 407 + 4070 + 90_003 + 5
+
+
+def test_months_to_share_built_afresh() -> None:
+    # as in test_months_to_share_counts_from_one_and_reaches_at_equality, per draw
+    share = np.array([[0.1, 0.3, 0.5, 0.8, 0.9], [0.1, 0.2, 0.2, 0.3, 0.49], [0.9] * 5])
+    p = paths({"domestic_share": share}, months=MONTHS[:5], n=3)
+    out = months_to_share(0.5)(p)
+    np.testing.assert_array_equal(out, [3, 6, 1])
+    assert out.dtype == float
+    np.testing.assert_array_equal(months_to_share(0.8)(p), [4, 6, 1])
+
+
+def test_year_share_per_draw_and_quietly_nan_when_nothing_deployed() -> None:
+    # Three draws in 2026: (domestic, shipments, grey) = (1, 1, 2) a month: 1/4;
+    # (3, 1, 0): 3/4; nothing at all: NaN, without a floating-point warning.
+    inside = np.array([m.startswith("2026-") for m in MONTHS], dtype=float)
+    dom = np.stack([inside, 3 * inside, 0 * inside])
+    ship = np.stack([inside, inside, 0 * inside])
+    grey = np.stack([2 * inside, 0 * inside, 0 * inside])
+    p = paths({"domestic_units": dom, "shipments": ship, "grey_channel": grey}, n=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = _year_share(p, 2026)
+    assert out[:2] == pytest.approx([0.25, 0.75])
+    assert np.isnan(out[2])

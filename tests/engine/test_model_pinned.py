@@ -441,3 +441,114 @@ def test_push_changes_mid_horizon_by_the_trapezoid() -> None:
         p["domestic_share_desired"][0], 1 / (1 + np.exp(-0.1 * elapsed)), rtol=1e-12
     )
     assert np.ptp(push) > 0  # the push does move
+
+
+def test_approval_batches_start_per_draw() -> None:
+    # Draw 0 holds the stance from month 1, draw 1 from month 3: each gets its first batch
+    # then, and a follow-on every 2 months after its own start.
+    d = _approval_draws(100.0, 10.0, 2.0, n=2)
+    w = np.array([[0, 1, 1, 1, 1, 1.0], [0, 0, 0, 1, 1, 1.0]])
+    b = M.approval_batches(d, "stances.selective_approval.approvals", w)
+    np.testing.assert_array_equal(b, [[0, 100, 0, 10, 0, 10], [0, 0, 0, 100, 0, 10]])
+
+
+# --- Paths: subsets, concatenation, each draw's stance ------------------------------------------
+
+
+def test_take_and_concat_give_back_the_same_paths() -> None:
+    sc = scenario(switching="from_2026_01_31")
+    p = M.simulate(sc, draws=30, seed=5)
+    idx = np.array([4, 0, 17])
+    sub = p.take(idx)
+    assert sub.n_draws == 3
+    for name in ("shipments", "domestic_share", "us_fee_usd", "backlog"):
+        np.testing.assert_array_equal(sub[name], p[name][idx], err_msg=name)
+    np.testing.assert_array_equal(sub.stance_weights, p.stance_weights[idx])
+    np.testing.assert_array_equal(
+        sub.draws.vec("money.price_usd"), p.draws.vec("money.price_usd")[idx]
+    )
+    # derived series are recomputed, not carried: take() keeps only the primary ones
+    fresh = p.take(np.arange(30))
+    assert "us_fee_usd" not in fresh.arrays
+    # two parts back together are the whole
+    a, b = p.take(np.arange(0, 12)), p.take(np.arange(12, 30))
+    whole = M.Paths.concat([a, b])
+    assert whole.n_draws == 30
+    assert M.Paths.concat([a]) is a
+    for name in ("shipments", "permitted", "domestic_share", "us_fee_usd"):
+        np.testing.assert_array_equal(whole[name], p[name], err_msg=name)
+    np.testing.assert_array_equal(whole.stance_weights, p.stance_weights)
+    np.testing.assert_array_equal(
+        whole.draws.vec("event.us_retighten"), p.draws.vec("event.us_retighten")
+    )
+    assert whole.months == p.months and whole.stance_names == p.stance_names
+
+
+def test_concat_of_runs_that_share_one_stance_path() -> None:
+    # Runs of a stance path keep one row of weights (first axis 1), taken or joined.
+    p = M.simulate(scenario(path="as_reported_2026_01"), draws=6, seed=1)
+    assert p.stance_weights.shape[0] == 1
+    sub = p.take(np.array([1, 2]))
+    assert sub.stance_weights.shape[0] == 1
+    both = M.Paths.concat([sub, p.take(np.array([3]))])
+    assert both.stance_weights.shape[0] == 1
+    np.testing.assert_array_equal(both["shipments"], p["shipments"][[1, 2, 3]])
+    # a point run (one row of weights) joined to a sampled run of the same chain: its row
+    # stands for its one draw
+    sc = scenario(switching="from_2026_01_31")
+    pt, q = M.simulate(sc, point=True), M.simulate(sc, draws=2, seed=1)
+    mixed = M.Paths.concat([pt, q])
+    assert mixed.stance_weights.shape == (3, q.n_months, len(q.stance_names))
+    np.testing.assert_array_equal(mixed.stance_weights[:1], pt.stance_weights)
+    np.testing.assert_array_equal(mixed.stance_weights[1:], q.stance_weights)
+    np.testing.assert_array_equal(mixed["shipments"][1:], q["shipments"])
+
+
+def test_stance_of_draw_is_the_stance_with_most_days() -> None:
+    # January 2026 under the reported path: 21 of 31 days customs_ban; then selective approval.
+    p = M.simulate(scenario(path="as_reported_2026_01"), draws=3, seed=1)
+    s = p.stance_of_draw()
+    assert s.shape == (3, p.n_months)
+    assert (s[:, 0] == "customs_ban").all()
+    assert (s[:, 1:] == "selective_approval").all()
+
+
+def test_simulate_values_follows_the_chains_median_path_by_default() -> None:
+    # Without weights each run follows the median path (u = 0.5 every month), as --point.
+    sc = scenario(switching="from_2026_01_31")
+    pt = M.simulate(sc, point=True)
+    vals = {k: np.repeat(x, 3) for k, x in pt.draws.values.items()}
+    p = M.simulate_values(sc, vals, seed=99)
+    assert p.stance_weights.shape[0] == 3
+    for i in range(3):
+        np.testing.assert_array_equal(p.stance_weights[i], pt.stance_weights[0])
+        np.testing.assert_array_equal(p["shipments"][i], pt["shipments"][0])
+
+
+def test_unknown_variable_names_the_known_ones() -> None:
+    p = M.simulate(scenario(stance="open_market"), draws=2, seed=1)
+    with pytest.raises(KeyError, match="unknown variable 'nope'; known: new_demand, demand"):
+        p["nope"]
+    np.testing.assert_array_equal(p.t(), [np.arange(p.n_months)])
+    assert p.t().dtype == float
+
+
+def test_firm_orders_left_go_to_the_us_rule_only_while_it_allows_strictly_less() -> None:
+    # Firm backlog 0 -> 50 -> 10 with orders 100, 0 and shipments 30, 20: 20 cancelled in
+    # each month. Month 0 the US side allows 5 of a supply of 10 (it binds); month 1 it
+    # allows 7 of 7 (a tie: supply binds as much, and the shortfall is supply's).
+    p = M.Paths(
+        ["2026-01", "2026-02"], ("open_market",), np.ones((1, 2, 1)), Draws(1, {}), Clock(0, None)
+    )
+    row = lambda *x: np.array([x], dtype=float)  # noqa: E731
+    p.arrays.update(
+        firm_backlog=row(50, 10),
+        firm_orders=row(100, 0),
+        shipments=row(30, 20),
+        us_allowed=row(5, 7),
+        supply_available=row(10, 7),
+    )
+    np.testing.assert_array_equal(p["left_us_rule"], [[20, 0]])
+    np.testing.assert_array_equal(p["left_supply"], [[0, 20]])
+    np.testing.assert_array_equal(p["shortfall_us_rule"], [[70, 0]])
+    np.testing.assert_array_equal(p["shortfall_supply"], [[0, 30]])

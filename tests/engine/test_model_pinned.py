@@ -9,6 +9,7 @@ direction of the domestic S-curve's clock, the approval pool's bounds.
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -43,6 +44,7 @@ def licences(lag: float, every: float, buyers: float, units: float) -> M.Getter:
 
 
 T12 = np.arange(12.0)
+MONTH_P = 2e6 / 12  # the book's mode released over 12 months (AMPLE)
 
 
 # --- small helpers ---------------------------------------------------------------------------
@@ -552,3 +554,110 @@ def test_firm_orders_left_go_to_the_us_rule_only_while_it_allows_strictly_less()
     np.testing.assert_array_equal(p["left_supply"], [[0, 20]])
     np.testing.assert_array_equal(p["shortfall_us_rule"], [[70, 0]])
     np.testing.assert_array_equal(p["shortfall_supply"], [[0, 30]])
+
+
+def test_simulate_defaults_are_1000_draws_and_seed_0() -> None:
+    sc = scenario(stance="open_market", overrides=("calendar.horizon_months=3",))
+    p = M.simulate(sc)
+    assert p.n_draws == 1000
+    np.testing.assert_array_equal(p["shipments"], M.simulate(sc, draws=1000, seed=0)["shipments"])
+
+
+@pytest.mark.parametrize(("which", "draws", "block"), [("path", 10, 4), ("switching", 2, 1)])
+def test_blocks_of_draws_of_a_path_or_a_chain(
+    monkeypatch: pytest.MonkeyPatch, which: str, draws: int, block: int
+) -> None:
+    # A stance path keeps one row of weights for all draws; a chain one per draw: either
+    # way each block of draws gets its own draws' weights.
+    kw = {"path": "as_reported_2026_01"} if which == "path" else {"switching": "from_2026_01_31"}
+    sc = scenario(**kw)
+    whole = M.simulate(sc, draws, 3)
+    monkeypatch.setattr(M, "BLOCK", block)
+    blocks = M.simulate(sc, draws, 3)
+    for name in ("shipments", "permitted", "domestic_share", "approvals_unused"):
+        np.testing.assert_array_equal(whole[name], blocks[name], err_msg=name)
+
+
+def test_market_balance_with_less_than_one_card_deployed() -> None:
+    # Half a domestic card and nothing else: the share is 1 (0.5 / 0.5), not the desired
+    # share; domestic chips serving less than the domestic-preferring demand serve no
+    # foreign-preferring demand (0, not a negative number or a floor of 1).
+    v = getter(
+        demand__lost_to_domestic_share=0.0,
+        demand__grey_performance_ratio=1.0,
+        demand__grey_enforcement=1.0,
+        demand__grey_supply_units_per_month=0.0,
+    )
+    one = lambda x: np.array([x])  # noqa: E731
+    b = M.market_balance(v, one(10.0), one(0.5), one(0.0), one(0.5), one(1.0))
+    assert b.domestic[0] == 0.5
+    assert b.share[0] == 1.0
+    assert b.foreign_served_by_domestic[0] == 0.0
+
+
+def test_the_quiet_edges_give_no_floating_point_warning() -> None:
+    # A zero hazard (never), a hazard too small to divide by, a switch share of 1 and a
+    # quota over a vanishing month of intentions are all handled without a RuntimeWarning.
+    v = getter(demand__lost_to_domestic_share=1.0)
+    lv = M._StanceLevers(0, None, np.array([0.5, 0.5]), None, None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        never = M._geometric_month(np.array([0.3, 0.0, 0.5]), np.array([0.0, 0.0, 1e-320]))
+        full = M.switch_share(v, np.array([1.0, 2.0]))
+        q = lv.admits(np.array([1e-320, 0.0]), np.array([1e300, 0.0]))
+    assert never[0] == np.inf and never[1] == np.inf and never[2] > 1e300
+    np.testing.assert_array_equal(full, [1.0, 1.0])
+    np.testing.assert_array_equal(q, [1.0, 1.0])
+
+
+def test_a_quota_over_less_than_one_intention_still_applies() -> None:
+    # Half a unit of fresh intentions and 0.2 domestic chips at 0.5 H200 per chip: 0.1 of
+    # 0.5 is admitted (a share of 0.2), not all of it.
+    lv = M._StanceLevers(0, None, np.array([0.5]), None, None)
+    assert lv.admits(np.array([0.5]), np.array([0.2]))[0] == pytest.approx(0.2)
+
+
+def test_approvals_admit_only_the_eligible_buyers_at_the_approvals_pace() -> None:
+    # Eligible share 0.6 of 166,667 a month; approvals' conversion 0.5 below the buyers' 1.
+    over = (
+        *AMPLE,
+        "stances.selective_approval.approvals.eligible_share=0.6",
+        "stances.selective_approval.approvals.conversion_per_month=0.5",
+        "stances.selective_approval.approvals.initial_batch_units=1e9",
+        "demand.backlog_persistence=1",
+    )
+    p = M.simulate(scenario(stance="selective_approval", overrides=over), point=True)
+    np.testing.assert_allclose(p["permitted"][0], 0.6 * MONTH_P, rtol=1e-12)
+    o = p["firm_orders"][0]
+    assert o[0] == pytest.approx(0.5 * 0.6 * MONTH_P)
+    assert o[1] == pytest.approx(0.5 * (0.5 * 0.6 * MONTH_P + 0.6 * MONTH_P))
+
+
+def test_a_quota_admits_per_domestic_chip_deployed_the_month_before() -> None:
+    # buyer_share 0.5 over ratio 2: 0.25 H200 per domestic chip. Month 0 counts the chips
+    # deployed at the start (desired share x market, within capacity); month t the
+    # domestic deployments of month t - 1. A share that rises re-admits blocked intentions
+    # in proportion, as a loosening stance does.
+    over = (
+        *AMPLE,
+        "stances.domestic_quota.domestic_quota.buyer_share=0.5",
+        "stances.domestic_quota.domestic_quota.ratio=2",
+        "demand.blocked_persistence=1",
+        "demand.backlog_persistence=1",
+        "demand.alternatives_sensitivity=0",
+    )
+    p = M.simulate(scenario(stance="domestic_quota", overrides=over), point=True)
+    new, permitted, blocked = p["new_demand"][0], p["permitted"][0], p["blocked_waiting"][0]
+    special = float(p.draws.vec("beijing.special_cases_share")[0])
+    cap0 = M.capacity_base(p.draws.col, np.array([[0.0]]), p.clock)[0, 0]
+    dom0 = min(p["domestic_share_desired"][0, 0] * p["market_units"][0, 0], cap0)
+    share0 = max(min(1.0, 0.25 * dom0 / new[0]), special)
+    assert share0 < 1
+    assert permitted[0] == pytest.approx(share0 * new[0], rel=1e-12)
+    prev, readmitted = share0, 0.0
+    for t in range(1, p.n_months):
+        share = max(min(1.0, 0.25 * p["domestic_units"][0, t - 1] / new[t]), special)
+        readmit = np.clip((share - prev) / (1 - prev), 0, 1) * blocked[t - 1]
+        assert permitted[t] == pytest.approx(share * new[t] + readmit, rel=1e-9), t
+        prev, readmitted = share, readmitted + readmit
+    assert readmitted > 0

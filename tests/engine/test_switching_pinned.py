@@ -6,8 +6,11 @@ import datetime as dt
 from types import SimpleNamespace as NS
 
 import numpy as np
+from support import scenario
 
-from h200cast.engine.switching import chain_states, transition_matrices
+from h200cast.engine.sampling import stream
+from h200cast.engine.switching import chain_states, scenario_weights, transition_matrices
+from h200cast.scenario.calendar import months_between, ordered
 
 
 def test_rows_that_do_not_sum_to_one_are_normalised() -> None:
@@ -64,3 +67,34 @@ def test_a_decision_point_in_the_last_step_applies() -> None:
     P = transition_matrices(sw, names, 4)
     np.testing.assert_array_equal(P[3], [[1.0, 0.0], [0.0, 1.0]])
     np.testing.assert_array_equal(P[2], [[1.0, 0.0], [0.5, 0.5]])
+
+
+def test_the_chain_draws_from_its_own_stream_and_a_point_run_takes_the_median() -> None:
+    sc = scenario(switching="from_2026_01_31")
+    names = ordered(list(sc.stances))
+    sw, T = sc.switching, sc.calendar.horizon_months
+    k0 = months_between(sc.calendar.start, sw.start.isoformat()[:7])
+    steps = T - k0
+    initial = np.array([sw.initial.get(n, 0.0) for n in names])
+    P = transition_matrices(sw, names, steps)
+    for point, u in (
+        (False, stream(4, "event.switching").random((5, steps))),
+        (True, np.full((1, steps), 0.5)),
+    ):
+        w = scenario_weights(sc, names, 4, 5, point)
+        assert w.shape == (len(u), T, len(names))
+        states = chain_states(initial, P, u)
+        np.testing.assert_array_equal(w[:, k0:, :], np.eye(len(names))[states])
+
+
+def test_a_chain_that_starts_in_the_last_month_sets_that_month_only() -> None:
+    sc = scenario(switching="from_2026_01_31")
+    names = ordered(list(sc.stances))
+    sw = sc.switching.model_copy(update={"start": dt.date(2028, 12, 1)})
+    late = sc.model_copy(update={"switching": sw})
+    w = scenario_weights(late, names, 1, 50, False)
+    path = scenario_weights(sc.model_copy(update={"switching": None}), names, 1, 50, False)
+    np.testing.assert_array_equal(w[:, :-1], np.broadcast_to(path[:, :-1], w[:, :-1].shape))
+    last = w[:, -1]
+    assert set(last.ravel().tolist()) == {0.0, 1.0} and (last.sum(axis=1) == 1).all()
+    assert len({int(i) for i in last.argmax(axis=1)}) > 1  # drawn from the initial mix

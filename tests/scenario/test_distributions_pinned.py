@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -167,3 +168,23 @@ def test_a_spec_with_an_assumption_or_evidence_is_cited() -> None:
         ),
         Triangular,
     )
+
+
+def test_a_spec_object_is_told_apart_by_its_dist_attribute() -> None:
+    # Validating a spec that is already an object (not a dict) reads its `dist` attribute;
+    # a Point has none and is a point.
+    for s in (
+        make(value=2.0),
+        make(dist="uniform", low=0, high=1),
+        make(dist="lognormal", low=1, high=2),
+    ):
+        again = spec(s)
+        assert type(again) is type(s)
+        assert again == s
+
+
+def test_norm_ppf_at_0_and_1_is_infinite_without_a_warning() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = norm_ppf(np.array([0.0, 1.0, 0.5]))
+    np.testing.assert_array_equal(out, [-np.inf, np.inf, 0.0])

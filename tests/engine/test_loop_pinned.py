@@ -63,26 +63,30 @@ def test_domestic_capacity_responds_to_unmet_domestic_demand() -> None:
     assert extra[-1] > 0.01 * base[T - 1]  # the response does add capacity
 
 
-def test_stock_beyond_firm_orders_is_reallocated_at_its_rate() -> None:
+@pytest.mark.parametrize("stock0", [3e6, 1e5])
+def test_stock_beyond_firm_orders_is_reallocated_at_its_rate(stock0: float) -> None:
     # Licences never come (lag 100 months), so firm orders pile up unshipped (nothing
-    # leaks: persistence 1) while 3M units sit in stock; 10% of the stock beyond the firm
-    # orders goes to other customers each month: s_t = s_{t-1} - 0.1 max(s_{t-1} - f_t, 0).
+    # leaks: persistence 1) while units sit in stock; 10% of the stock beyond the firm
+    # orders goes to other customers each month: s_t = s_{t-1} - 0.1 max(s_{t-1} - f_t, 0)
+    # (with 100,000 in stock, under the first month's orders, nothing goes).
     p = point(
         "us.licence_lag_months=100",
-        "supply.inventory_units=3e6",
+        f"supply.inventory_units={stock0}",
         "supply.production_units_per_month=0",
         "supply.reallocation_per_month=0.1",
         "demand.firm_order_persistence=1",
         "demand.backlog_persistence=1",
     )
     stock, firm = p["inventory"][0], p["firm_backlog"][0]
-    prev = 3e6
+    prev = stock0
     for t in range(p.n_months):
         prev = prev - 0.1 * max(prev - firm[t], 0.0)
         assert stock[t] == pytest.approx(prev, rel=1e-12), t
     assert p["shipments"].sum() == 0
     assert firm[-1] == pytest.approx(BOOK)
-    np.testing.assert_allclose(p["reallocated"][0], -np.diff(stock, prepend=3e6), rtol=1e-9)
+    np.testing.assert_allclose(p["reallocated"][0], -np.diff(stock, prepend=stock0), rtol=1e-9)
+    if stock0 < MONTH:  # firm orders exceed the stock from the first month: none leaves
+        np.testing.assert_array_equal(stock, stock0)
 
 
 def test_production_stops_in_its_month() -> None:
@@ -151,3 +155,26 @@ def test_a_steady_or_tightening_stance_readmits_nothing() -> None:
     permitted = p["permitted"][0]
     np.testing.assert_allclose(permitted[:4], 0.2 * MONTH, rtol=1e-12)
     assert permitted[4] == pytest.approx(MONTH + 0.8 * 4 * MONTH, rel=1e-12)
+
+
+def test_ample_domestic_capacity_adds_nothing() -> None:
+    # Capacity 5 times the deployments at the start, never short: the response adds
+    # exactly nothing, month after month.
+    p = point("domestic.capacity_order_response=0.6", "domestic.capacity_multiple_2026=5")
+    assert (p["domestic_wanted"][0] < p["domestic_capacity"][0]).all()
+    base = M.capacity_base(p.draws.col, np.arange(p.n_months + 0.0)[None, :], p.clock)[0]
+    np.testing.assert_allclose(p["domestic_capacity"][0], base, rtol=1e-12)
+
+
+def test_a_ban_at_entry_before_the_first_month_counts_as_the_first_months() -> None:
+    # Under the reported path (January mostly customs_ban), chips arriving in January
+    # entered the US half a month earlier, before the forecast starts: they count under
+    # January's stance, as with no lead at all.
+    sc = lambda lead: scenario(  # noqa: E731
+        path="as_reported_2026_01", overrides=(*AMPLE, f"us.entry_lead_months={lead}")
+    )
+    a = M.simulate(sc(0.0), point=True)
+    b = M.simulate(sc(0.5), point=True)
+    assert a["sent_to_china"][0, 0] > 0
+    assert b["sent_to_china"][0, 0] == pytest.approx(a["sent_to_china"][0, 0], rel=1e-12)
+    assert b["shipments"][0, 0] == pytest.approx(a["shipments"][0, 0], rel=1e-12)

@@ -325,15 +325,18 @@ def test_months_to_share_built_afresh() -> None:
 
 
 def test_year_share_per_draw_and_quietly_nan_when_nothing_deployed() -> None:
-    # Three draws in 2026: (domestic, shipments, grey) = (1, 1, 2) a month: 1/4;
-    # (3, 1, 0): 3/4; nothing at all: NaN, without a floating-point warning.
+    # Four draws in 2026: (domestic, shipments, grey) = (1, 1, 2) a month: 1/4;
+    # (3, 1, 0): 3/4; nothing at all: NaN, without a floating-point warning; half a
+    # domestic card in March and nothing else: 1.
     inside = np.array([m.startswith("2026-") for m in MONTHS], dtype=float)
-    dom = np.stack([inside, 3 * inside, 0 * inside])
-    ship = np.stack([inside, inside, 0 * inside])
-    grey = np.stack([2 * inside, 0 * inside, 0 * inside])
-    p = paths({"domestic_units": dom, "shipments": ship, "grey_channel": grey}, n=3)
+    half = np.where(np.array(MONTHS) == "2026-03", 0.5, 0.0)
+    dom = np.stack([inside, 3 * inside, 0 * inside, half])
+    ship = np.stack([inside, inside, 0 * inside, 0 * inside])
+    grey = np.stack([2 * inside, 0 * inside, 0 * inside, 0 * inside])
+    p = paths({"domestic_units": dom, "shipments": ship, "grey_channel": grey}, n=4)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         out = _year_share(p, 2026)
     assert out[:2] == pytest.approx([0.25, 0.75])
     assert np.isnan(out[2])
+    assert out[3] == 1.0

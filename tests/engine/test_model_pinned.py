@@ -519,10 +519,10 @@ def test_simulate_values_follows_the_chains_median_path_by_default() -> None:
     # Without weights each run follows the median path (u = 0.5 every month), as --point.
     sc = scenario(switching="from_2026_01_31")
     pt = M.simulate(sc, point=True)
-    vals = {k: np.repeat(x, 3) for k, x in pt.draws.values.items()}
+    vals = {k: np.repeat(x, 2) for k, x in pt.draws.values.items()}
     p = M.simulate_values(sc, vals, seed=99)
-    assert p.stance_weights.shape[0] == 3
-    for i in range(3):
+    assert p.stance_weights.shape[0] == 2
+    for i in range(2):
         np.testing.assert_array_equal(p.stance_weights[i], pt.stance_weights[0])
         np.testing.assert_array_equal(p["shipments"][i], pt["shipments"][0])
 

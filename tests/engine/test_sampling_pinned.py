@@ -118,3 +118,12 @@ def test_sample_uses_the_scenarios_method() -> None:
     np.testing.assert_array_equal(
         d.vec("event.terms_final"), uniforms(2, "event.terms_final", 50, "random")
     )
+    spec = sc.money.price_usd
+    np.testing.assert_array_equal(
+        d.vec("money.price_usd"), spec.ppf(uniforms(2, "money.price_usd", 50, "random"))
+    )
+
+
+def test_an_unknown_method_is_refused_by_name() -> None:
+    with pytest.raises(ValueError, match="unknown sampling method 'sobol'"):
+        uniforms(1, "k", 5, "sobol")  # type: ignore[arg-type]

@@ -633,7 +633,8 @@ def test_approvals_admit_only_the_eligible_buyers_at_the_approvals_pace() -> Non
     assert o[1] == pytest.approx(0.5 * (0.5 * 0.6 * MONTH_P + 0.6 * MONTH_P))
 
 
-def test_a_quota_admits_per_domestic_chip_deployed_the_month_before() -> None:
+@pytest.mark.parametrize("multiple", [None, 5.0])
+def test_a_quota_admits_per_domestic_chip_deployed_the_month_before(multiple: float | None) -> None:
     # buyer_share 0.5 over ratio 2: 0.25 H200 per domestic chip. Month 0 counts the chips
     # deployed at the start (desired share x market, within capacity); month t the
     # domestic deployments of month t - 1. A share that rises re-admits blocked intentions
@@ -646,11 +647,15 @@ def test_a_quota_admits_per_domestic_chip_deployed_the_month_before() -> None:
         "demand.backlog_persistence=1",
         "demand.alternatives_sensitivity=0",
     )
+    if multiple is not None:  # capacity ample: the start's deployments are desired x market
+        over = (*over, f"domestic.capacity_multiple_2026={multiple}")
     p = M.simulate(scenario(stance="domestic_quota", overrides=over), point=True)
     new, permitted, blocked = p["new_demand"][0], p["permitted"][0], p["blocked_waiting"][0]
     special = float(p.draws.vec("beijing.special_cases_share")[0])
     cap0 = M.capacity_base(p.draws.col, np.array([[0.0]]), p.clock)[0, 0]
     dom0 = min(p["domestic_share_desired"][0, 0] * p["market_units"][0, 0], cap0)
+    if multiple is not None:
+        assert dom0 < cap0
     share0 = max(min(1.0, 0.25 * dom0 / new[0]), special)
     assert share0 < 1
     assert permitted[0] == pytest.approx(share0 * new[0], rel=1e-12)

@@ -14,6 +14,7 @@ LAB_DIR := work
 LAB_ARGS ?=
 EXPLORE_PORT ?= 8866
 EXPLORE_ARGS ?=
+MUTANT_CHILDREN ?= 2
 # Voila's lab template without its two stylesheet links to a CDN (Font Awesome, which the
 # widgets bundle already): made from the installed Voila, so that the two stay in step
 EXPLORE_TEMPLATE := .jupyter/data/voila/templates/h200cast
@@ -34,7 +35,7 @@ export JUPYTER_DATA_DIR := $(CURDIR)/.jupyter/data
 export JUPYTER_RUNTIME_DIR := $(CURDIR)/.jupyter/runtime
 export IPYTHONDIR := $(CURDIR)/.ipython
 
-.PHONY: report test lint lab lab-copies explore bench schema notebooks env clean
+.PHONY: report test lint lab lab-copies explore bench schema notebooks mutants env clean
 
 report: $(STAMP)  ## the offline HTML report for every stance and path: reports/latest/index.html
 	$(BIN)/h200cast report
@@ -61,6 +62,14 @@ bench: $(STAMP)  ## time the engine, the CLI, the explorer, the notebooks and th
 	$(BIN)/python benchmarks/bench_explorer.py
 	$(BIN)/python benchmarks/bench_notebooks.py
 	$(BIN)/python benchmarks/bench_report.py
+
+# Mutation testing: mutmut ([tool.mutmut] in pyproject.toml) mutates a copy of the engine
+# and the distributions in mutants/ and runs the unit tests that cover each mutant; the
+# score counts the equivalent mutants listed in tests/mutants_equivalent.txt out.
+mutants: $(STAMP)  ## mutation testing of the engine, metrics, sampling, switching and distributions (README: Mutation testing)
+	rm -rf mutants
+	$(BIN)/mutmut run --max-children $(MUTANT_CHILDREN)
+	$(BIN)/python scripts/mutation_score.py
 
 schema: $(STAMP)  ## regenerate params/schema.json from the pydantic models
 	$(BIN)/h200cast params schema --write
@@ -107,4 +116,4 @@ $(LAB_STAMP): pyproject.toml uv.lock Makefile | $(UV)
 	touch $@
 
 clean:
-	rm -rf $(VENV) $(LAB_VENV) $(TOOLS) .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(LAB_VENV) $(TOOLS) .pytest_cache .ruff_cache .hypothesis mutants

@@ -47,3 +47,18 @@ def test_chunks_hold_a_fixed_number_of_draw_months() -> None:
     assert chunk_draws(36) == 2**19 // 36 == 14_563
     assert chunk_draws(120) == 4_369
     assert chunk_draws(1000) == 1_000  # never fewer than a thousand draws
+
+
+def test_a_chunk_of_a_path_keeps_one_row_of_weights_and_metrics_by_name() -> None:
+    sc = load_scenario(ScenarioRef("path", "as_reported_2026_04"), vintage="2026-01-31")
+    (_, part), *_ = simulate_chunks(sc, 50, 3, 20)
+    assert part.stance_weights.shape[0] == 1  # one row for all draws, as in simulate
+    every = values(part)
+    some = values(part, ["us_fee_revenue_total_usd", "shipments_total_units"])
+    assert list(some) == ["us_fee_revenue_total_usd", "shipments_total_units"]
+    for name, x in some.items():
+        np.testing.assert_array_equal(x, every[name])
+
+
+def test_a_one_month_run_gets_all_its_cells_in_one_chunk() -> None:
+    assert chunk_draws(1) == 2**19

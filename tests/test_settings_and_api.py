@@ -99,6 +99,12 @@ def test_override_values_reach_the_scenario_as_given() -> None:
 
     sc = load_scenario(stance="open_market", overrides={"supply.production_stop_month": None})
     assert sc.supply.production_stop_month is None
+    from h200cast import notebook  # a notebook's overrides parameter, the same way
+
+    r = notebook.run_from_parameters(
+        "open_market", overrides={"supply.production_stop_month": None}, draws=20
+    )
+    assert r.scenario.supply.production_stop_month is None
 
 
 def test_a_result_summary_matches_its_stats() -> None:

@@ -14,7 +14,6 @@ stays cheap. ``docs/api.md`` documents each function with runnable examples.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,6 +22,7 @@ from h200cast.errors import InputError
 from h200cast.results import scenarios
 from h200cast.results.result import Result
 from h200cast.results.result import run as _run
+from h200cast.scenario.layers import set_text
 from h200cast.scenario.ref import ScenarioRef
 from h200cast.scenario.schema import STANCES, Scenario
 
@@ -54,7 +54,7 @@ def overrides_list(overrides: Mapping[str, Any] | Iterable[str] | None) -> list[
     if overrides is None:
         return []
     if isinstance(overrides, Mapping):
-        return [f"{k}={_set_text(v)}" for k, v in overrides.items()]
+        return [f"{k}={set_text(v)}" for k, v in overrides.items()]
     if isinstance(overrides, str):
         raise InputError(
             "expected a mapping of dotted keys to values, e.g. {'us.fee_rate': 0.15}",
@@ -62,15 +62,6 @@ def overrides_list(overrides: Mapping[str, Any] | Iterable[str] | None) -> list[
             value=overrides,
         )
     return [str(x) for x in overrides]
-
-
-def _set_text(value: Any) -> str:
-    """A value as ``--set`` reads it (YAML): ``None`` is ``null``, not the string ``None``."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return json.dumps(value.item() if hasattr(value, "item") else value)
 
 
 def run(

@@ -36,8 +36,9 @@ NOTEBOOK = ROOT / "notebooks" / "03_fee_revenue.ipynb"
         ),
         (
             {"output_dir": "{T}/afile/out"},
-            "InputError: output_dir: got '{T}/afile/out': cannot write",
+            "InputError: output_dir: got '{T}/afile/out': lies under {T}/afile, which is not a folder",
         ),
+        ({"output_dir": "{T}/afile"}, "InputError: output_dir: got '{T}/afile': is not a folder"),
     ],
     ids=[
         "stance",
@@ -52,6 +53,7 @@ NOTEBOOK = ROOT / "notebooks" / "03_fee_revenue.ipynb"
         "draws-beyond-memory",
         "stance-a-path",
         "output-dir-under-a-file",
+        "output-dir-a-file",
     ],
 )
 def test_bad_parameters_fail_in_one_line(
@@ -65,14 +67,11 @@ def test_bad_parameters_fail_in_one_line(
     out = tmp_path / "out.ipynb"
     outcome = execute(Job(NOTEBOOK, out, parameters))
     assert not outcome.ok
-    errors = [
-        o
-        for c in nbformat.read(out, 4).cells
-        for o in c.get("outputs", [])
-        if o.output_type == "error"
-    ]
+    cells = nbformat.read(out, 4).cells
+    errors = [(c, o) for c in cells for o in c.get("outputs", []) if o.output_type == "error"]
     assert len(errors) == 1
-    (error,) = errors
+    ((cell, error),) = errors
+    assert "run_from_parameters(" in cell.source  # the first cell after the parameters
     assert error.ename == "InputError"
     assert error.traceback == [f"InputError: {error.evalue}"]  # one line, no frames
     assert error.traceback[0].startswith(message.replace("{T}", str(tmp_path))), error.traceback[0]

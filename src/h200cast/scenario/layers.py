@@ -87,6 +87,21 @@ class Layers:
         return None
 
 
+def set_text(value: Any) -> str:
+    """A value as ``--set KEY=VALUE`` reads it (YAML): ``None`` is ``null``, not ``None``.
+
+    Strings pass as they are; dates as ISO dates; numbers, booleans and lists as JSON, which
+    YAML reads back as the same values (numpy scalars as their Python values).
+    """
+    import json
+
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return json.dumps(value.item() if hasattr(value, "item") else value)
+
+
 def _is_spec(d: Mapping[str, Any]) -> bool:
     return "value" in d or "dist" in d or "from_estimate" in d
 

@@ -109,6 +109,29 @@ def _checked(name: str, value: Any, kind: type | tuple[type, ...], what: str) ->
         raise InputError(f"expected {what}", key=name, value=value)
 
 
+def _writable_folder(out: Path) -> None:
+    """Refuse an ``output_dir`` that is not a folder, lies under a file, or cannot be written."""
+    if out.exists() and not out.is_dir():
+        raise InputError(
+            "is not a folder; expected a folder to write into", key="output_dir", value=str(out)
+        )
+    base = out
+    while not base.exists() and base != base.parent:
+        base = base.parent
+    if not base.is_dir():
+        raise InputError(
+            f"lies under {base}, which is not a folder; expected a folder that can be made",
+            key="output_dir",
+            value=str(out),
+        )
+    if not os.access(base, os.W_OK | os.X_OK):
+        raise InputError(
+            f"cannot write in {base}; expected a folder that can be written",
+            key="output_dir",
+            value=str(out),
+        )
+
+
 def run_from_parameters(
     stance: str = "",
     path: str = "",
@@ -117,10 +140,13 @@ def run_from_parameters(
     draws: int = 1000,
     seed: int = 20260131,
     vintage: str = "",
+    output_dir: str = "",
 ) -> Result:
     """Run the model from a notebook's parameters cell: ``path``, then ``switching``, then ``stance``.
 
-    ``vintage`` is a date in ``params/vintages/``; empty means the latest.
+    ``vintage`` is a date in ``params/vintages/``; empty means the latest. ``output_dir``
+    is only checked here (a folder that can be written, or made), so that a bad one stops
+    the notebook in its first cell rather than in the cell that first saves a chart.
     """
     for name, value in (("stance", stance), ("path", path), ("switching", switching)):
         _checked(name, value, str, 'a name (text), or "" for none')
@@ -133,11 +159,16 @@ def run_from_parameters(
     _checked("draws", draws, int, "a whole number >= 1")
     _checked("seed", seed, int, "a whole number >= 0")
     _checked("vintage", vintage, str, 'a date YYYY-MM-DD in params/vintages/, or "" for the latest')
+    _checked("output_dir", output_dir, (str, os.PathLike), 'a folder, or "" to write nothing')
+    if output_dir:
+        _writable_folder(Path(output_dir))
     if vintage:
         from h200cast.scenario.vintage import vintage_file
 
         vintage_file(settings.params_dir(), vintage, key="vintage")
-    sets = [f"{k}={v}" for k, v in (overrides or {}).items()]
+    from h200cast.scenario.layers import set_text
+
+    sets = [f"{k}={set_text(v)}" for k, v in (overrides or {}).items()]
     return run(
         scenario_ref(stance, path, switching),
         overrides=sets,

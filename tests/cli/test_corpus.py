@@ -739,8 +739,7 @@ FAULTS = [
             str(10**11),
             "--out",
             "{T}/rep",
-            "--quiet",
-        ],
+        ],  # refused before the runs' progress bar: stderr holds the one line only
         ["--draws", "is available"],
         entry="report",
         kind="huge",

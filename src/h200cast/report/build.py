@@ -484,6 +484,7 @@ def build_report(
     v, _ = load_vintage(params_dir, vintage)
     todo = runs_requested(stances, paths, params_dir, v.history_path, switching, v.switching)
     _check_requested(todo, analyses, params_dir)
+    _check_draws(todo, draws, params_dir, v.name)  # before any progress bar or run
     swept = load_sweeps(sweeps)
     reports_dir = Path(reports_dir) if reports_dir else root / "reports"
     latest = reports_dir / "latest"
@@ -527,6 +528,22 @@ def build_report(
         _prune(reports_dir, KEEP, target)
     _print_summary(results, outcomes, target, draws, seed, time.perf_counter() - started)
     return 1 if any(not o.ok for o in outcomes) else 0
+
+
+def _check_draws(
+    todo: Sequence[tuple[RefKind, str]], draws: int, params_dir: Path, vintage: str
+) -> None:
+    """Refuse ``--draws`` beyond the machine's memory for the longest horizon requested."""
+    from h200cast.engine.limits import check_draws
+    from h200cast.results.scenarios import load_scenario
+
+    months = max(
+        load_scenario(
+            ScenarioRef(kind, name), params_dir=params_dir, vintage=vintage
+        ).calendar.horizon_months
+        for kind, name in todo
+    )
+    check_draws(draws, months)
 
 
 def _check_requested(

@@ -128,9 +128,9 @@ def outputs(notebook: Path) -> list[str]:
 def compare(a: Path, b: Path) -> dict[str, object]:
     """Byte-level and portable differences between the goldens of two checkouts."""
     notebooks = sorted((a / "notebooks").glob("*.ipynb"))
-    estimates = sorted((a / "params" / "estimates").glob("*.yaml"))
-    differ = [
-        f.name
+    estimates = sorted((a / "params").glob("vintages/*/estimates/*.yaml"))
+    differ = [  # notebook names, estimate files as vintage/name
+        f.name if f.suffix == ".ipynb" else f"{f.parents[1].name}/{f.name}"
         for f in [*notebooks, *estimates]
         if f.read_bytes() != (b / f.relative_to(a)).read_bytes()
     ]
@@ -146,7 +146,7 @@ def compare(a: Path, b: Path) -> dict[str, object]:
     changed += [(f.read_text(), (b / f.relative_to(a)).read_text()) for f in estimates]
     changed = [(u, v) for u, v in changed if u != v]
     n_notebooks = sum(f.name in differ for f in notebooks)
-    n_estimates = sum(f.name in differ for f in estimates)
+    n_estimates = sum(f"{f.parents[1].name}/{f.name}" in differ for f in estimates)
     return {
         "notebooks": n_notebooks,
         "row": f"{f'{n_notebooks} of {len(notebooks)}':>10} {f'{n_estimates} of {len(estimates)}':>10} "

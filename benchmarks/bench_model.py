@@ -171,11 +171,7 @@ def probe_rows(draws: int) -> list[tuple[str, str]]:
 
 def _sweep_cli(spec: Path, out: Path, *extra: str) -> tuple[float, float]:
     """``h200cast sweep SPEC --out OUT ...`` in a fresh process: (wall, CPU seconds)."""
-    import resource
-
-    def cpu() -> float:
-        r = resource.getrusage(resource.RUSAGE_CHILDREN)
-        return r.ru_utime + r.ru_stime
+    from floor import cpu_children as cpu
 
     c, t = cpu(), time.perf_counter()
     cmd = [sys.executable, "-m", "h200cast", "sweep", str(spec), "--out", str(out), "--quiet"]

@@ -25,9 +25,12 @@ BYTES_PER_STREAMED_DRAW = 1_000
 """Memory per draw of a chunked run: 64 parameters and 36 metrics of 8 bytes, the metrics
 twice while they are joined (measured: 1.04 GB traced at 1,000,000 draws x 36 months)."""
 
-CHUNK_BYTES = 2**19 * 600
-"""Memory of one chunk (:data:`h200cast.engine.model.CHUNK_CELLS` draw-months at their
-peak, with every derived series and the block's metrics: about 530 bytes each)."""
+CHUNK_CELLS = 2**19
+"""Draw-months per chunk of a chunked run (:func:`h200cast.engine.model.chunk_draws`)."""
+
+CHUNK_BYTES = CHUNK_CELLS * 600
+"""Memory of one chunk at its peak, with every derived series and the block's metrics
+(measured: about 530 bytes a draw-month)."""
 
 
 def streamed(draws: int, months: int) -> bool:
@@ -68,10 +71,10 @@ def check_draws(draws: int, months: int, *, key: str = "--draws") -> None:
     if need > 0.8 * have:
         most = most_draws(months, have)
         expected = f"at most about {most:,} draws here"
-        in_memory = min(int(0.8 * have / (months * BYTES_PER_DRAW_MONTH)), STREAM_CELLS // months)
         if most > draws:  # too many to hold in memory, too few to be made in chunks
             expected = (
-                f"at most about {in_memory:,} draws here, or from {STREAM_CELLS // months + 1:,} "
+                f"at most about {_most_in_memory(months, have):,} draws here, or from "
+                f"{STREAM_CELLS // months + 1:,} "
                 f"to {most:,}, which are made in chunks"
             )
         raise InputError(
@@ -86,6 +89,9 @@ def most_draws(months: int, have: int) -> int:
     """The most draws over ``months`` whose estimate fits in 80% of ``have`` bytes."""
     budget = 0.8 * have
     chunked = int((budget - CHUNK_BYTES) / BYTES_PER_STREAMED_DRAW)
-    if streamed(chunked, months):
-        return chunked
-    return min(int(budget / (months * BYTES_PER_DRAW_MONTH)), STREAM_CELLS // months)
+    return chunked if streamed(chunked, months) else _most_in_memory(months, have)
+
+
+def _most_in_memory(months: int, have: int) -> int:
+    """The most draws over ``months`` made in one piece whose estimate fits in 80% of ``have``."""
+    return min(int(0.8 * have / (months * BYTES_PER_DRAW_MONTH)), STREAM_CELLS // months)

@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from h200cast.engine.limits import CHUNK_CELLS
 from h200cast.engine.sampling import uniforms
 from h200cast.engine.switching import scenario_weights, switching_stream
 from h200cast.scenario import calendar
@@ -697,10 +698,6 @@ def simulate(scenario: Scenario, draws: int = 1000, seed: int = 0, point: bool =
     """
     return _simulate(scenario, sample(scenario, draws, seed, point), seed, point)
 
-
-CHUNK_CELLS = 2**19
-"""Draw-months per chunk of a chunked run: about 300 MB at their peak, with every derived
-series and the metrics of the block (measured: about 530 bytes a draw-month)."""
 
 CHUNK_LEAST = 1_000
 """The fewest draws in a chunk (the engine's fixed cost per call is about 10 ms)."""

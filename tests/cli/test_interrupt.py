@@ -30,8 +30,9 @@ def _start(args: list[str], cwd: Path) -> subprocess.Popen[str]:
     [
         ["run", "--stance", "open_market", "--draws", "400000", "--out", "{T}/out"],
         ["sweep", "{T}/long.yaml", "--out", "{T}/out", "--jobs", "1", "--quiet"],
+        ["sweep", "{T}/long.yaml", "--out", "{T}/out", "--jobs", "2", "--quiet"],
     ],
-    ids=["run", "sweep"],
+    ids=["run", "sweep", "sweep-forked-workers"],
 )
 def test_sigterm_exits_130_and_leaves_nothing(args: list[str], tmp_path: Path) -> None:
     keep = tmp_path / "mine.txt"

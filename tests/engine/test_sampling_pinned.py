@@ -127,3 +127,17 @@ def test_sample_uses_the_scenarios_method() -> None:
 def test_an_unknown_method_is_refused_by_name() -> None:
     with pytest.raises(ValueError, match="unknown sampling method 'sobol'"):
         uniforms(1, "k", 5, "sobol")  # type: ignore[arg-type]
+
+
+@settings(max_examples=40, deadline=None, derandomize=True, database=None)
+@given(d=hs.integers(1, 12), n=hs.integers(1, 400), seed=hs.integers(0, 2**63 - 1))
+def test_the_latin_hypercube_is_scipys_bit_for_bit(d: int, n: int, seed: int) -> None:
+    from scipy.stats import qmc
+
+    from h200cast.engine.sampling import latin_hypercube
+
+    u = latin_hypercube(d, n, seed)
+    assert np.array_equal(u, qmc.LatinHypercube(d=d, seed=seed).random(n))
+    # and it is one: each column holds one point in each of the n strata
+    for j in range(d):
+        assert sorted(strata(u[:, j]).tolist()) == list(range(n))

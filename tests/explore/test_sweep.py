@@ -394,3 +394,14 @@ def test_the_chunk_sizes_known_from_the_spec_are_the_plans() -> None:
     for rows in (1, 7, 64, 10_000):
         s = spec.model_copy(update={"chunk_rows": rows})
         assert sweep.plan_sizes(s) == [len(c.points) for c in sweep.plan(s)]
+
+
+@pytest.mark.parametrize("method", ["lhs", "sobol"])
+def test_local_workers_give_the_rows_one_process_gives(tmp_path: Path, method: str) -> None:
+    spec = _small(tmp_path, design={"method": method, "points": 256, "seed": 5})
+    one = sweep.run_sweep(spec, tmp_path / "one", jobs=1, quiet=True)
+    two = sweep.run_sweep(spec, tmp_path / "two", jobs=2, quiet=True)
+    assert (one["scheduler"], two["scheduler"]) == ("in-process", "local pool (2)")
+    a = pq.read_table(tmp_path / "one" / "results.parquet")
+    b = pq.read_table(tmp_path / "two" / "results.parquet")
+    assert a.num_rows == 256 and a.equals(b)

@@ -45,6 +45,7 @@ from pydantic import (
 from h200cast import settings
 from h200cast.engine.executors import process_pool, worker_count
 from h200cast.engine.metrics import BY_NAME
+from h200cast.engine.sampling import latin_hypercube
 from h200cast.errors import InputError
 from h200cast.io import manifest, parquet
 from h200cast.io.atomic import atomic_write_text, writing
@@ -362,8 +363,6 @@ def check_expectations(spec: SweepSpec, file: str | Path | None = None) -> None:
 
 def design_points(spec: SweepSpec) -> np.ndarray:
     """The design: one row per point, one column per input (in ``spec.inputs`` order)."""
-    from scipy.stats import qmc
-
     keys = list(spec.inputs)
     d = len(keys)
     if spec.design.method == "grid":
@@ -378,8 +377,10 @@ def design_points(spec: SweepSpec) -> np.ndarray:
         return np.array(list(itertools.product(*axes)), dtype=float).reshape(-1, d)
     n = spec.design.points
     if spec.design.method == "lhs":
-        u = qmc.LatinHypercube(d=d, seed=spec.design.seed).random(n)
+        u = latin_hypercube(d, n, spec.design.seed)
     else:
+        from scipy.stats import qmc
+
         sampler = qmc.Sobol(d=d, scramble=True, seed=spec.design.seed)
         m = int(np.ceil(np.log2(n)))
         u = sampler.random_base2(m)[:n]
@@ -679,7 +680,7 @@ def evaluate_and_write(chunk: Chunk, out: Path) -> int:
 
 def _start_pool(workers: int) -> Any:
     """A local pool whose ``workers`` start at once (a pool spawns its workers on demand)."""
-    pool = process_pool(workers)
+    pool = process_pool(workers, fork=True)
     for _ in range(workers):
         pool.submit(_warm_worker)
     return pool

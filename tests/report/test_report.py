@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import html.parser
 import json
 import os
 import shutil
 import subprocess
 import zlib
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -19,6 +21,13 @@ from h200cast.engine.metrics import METRICS
 from h200cast.errors import InputError
 from h200cast.report import build as report
 from h200cast.report import runner
+
+
+@contextlib.contextmanager
+def _no_pages(*args: object, **kwargs: object) -> Iterator[Callable[[bool], list[object]]]:
+    """``pages_started`` that starts no notebook and waits for none."""
+    yield lambda progress: []
+
 
 SMALL = [
     "--stances",
@@ -304,7 +313,7 @@ def test_an_interrupted_build_leaves_the_previous_report(
     def interrupted(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(report, "run_pages", lambda *a, **k: [])  # no notebooks needed here
+    monkeypatch.setattr(report, "pages_started", _no_pages)  # no notebooks needed here
     monkeypatch.setattr(report, "write_results", interrupted)
     with pytest.raises(KeyboardInterrupt):
         report.build_report(
@@ -318,7 +327,7 @@ def test_latest_points_at_the_newest_complete_report(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(
-        report, "run_pages", lambda *a, **k: []
+        report, "pages_started", _no_pages
     )  # the link is the point, not the notebooks
     reports = tmp_path / "reports"
     kw = {
@@ -575,11 +584,15 @@ def test_pages_read_the_parameters_folder_the_report_was_given(
     shutil.copytree(settings.params_dir(), params)
     seen: list[runner.Job] = []
 
-    def fake(jobs: list[runner.Job], *a: object, **k: object) -> list[runner.Outcome]:
-        seen.extend(jobs)
-        return [runner.Outcome(j, True, 0.0) for j in jobs]
+    class Fake(runner.Running):  # started, not run: the jobs are what the test looks at
+        def __init__(self, jobs: list[runner.Job], workers: object = None) -> None:
+            seen.extend(jobs)
+            self.jobs, self.pool = list(jobs), None
 
-    monkeypatch.setattr(runner, "execute_many", fake)
+        def collect(self, progress: bool = True) -> list[runner.Outcome]:
+            return [runner.Outcome(j, True, 0.0) for j in self.jobs]
+
+    monkeypatch.setattr(runner, "Running", Fake)
     code = report.build_report(
         stances=["open_market"],
         paths=[],

@@ -21,6 +21,7 @@ is copied from the previous report instead of run again; ``--force`` runs everyt
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -30,7 +31,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -176,14 +177,17 @@ def git_commit(root: Path) -> str | None:
 
 
 def plan_pages(
-    results: Sequence[Result],
+    digests: Sequence[str],
     runs: Sequence[tuple[RefKind, str]],
     analyses: Sequence[str],
     draws: int,
     seed: int,
     vintage: str = "",
 ) -> list[Page]:
-    """The notebook jobs of a report, each with the key that decides whether it can be reused."""
+    """The notebook jobs of a report, each with the key that decides whether it can be reused.
+
+    ``digests`` are the digests of the runs' scenarios, in the order of ``runs``.
+    """
     import nbformat
 
     from h200cast.report.runner import STANCE_PAGE, heading, notebook_paths
@@ -193,21 +197,19 @@ def plan_pages(
     png = settings.png_charts()  # a page built without PNG files is no page with them
     pages = []
     page_nb = notebook_paths([STANCE_PAGE])[0]
-    for (kind, name), r in zip(runs, results, strict=True):
+    for (kind, name), digest in zip(runs, digests, strict=True):
         params: dict[str, Any] = {kind: name, "draws": draws, "seed": seed, "vintage": vintage}
         pages.append(
             Page(
                 "run",
-                r.label,
+                name,
                 page_nb,
                 params,
-                _key(
-                    page_nb.read_bytes().hex(), params, r.scenario.digest(), __version__, src, png
-                ),
-                f"h200cast: {r.label} ({KIND_WORDS[kind]})",
+                _key(page_nb.read_bytes().hex(), params, digest, __version__, src, png),
+                f"h200cast: {name} ({KIND_WORDS[kind]})",
             )
         )
-    every = sorted(r.scenario.digest() for r in results)
+    every = sorted(digests)
     chosen = (
         notebook_paths(list(analyses)) if analyses else []
     )  # no names would mean every notebook
@@ -266,7 +268,27 @@ def run_pages(
 
     With ``params_dir``, the notebooks read their parameters from it, as the report does.
     """
-    from h200cast.report.runner import Job, execute_many
+    with pages_started(pages, tmp, previous, old, force, jobs, params_dir) as wait:
+        return wait(not quiet)
+
+
+@contextlib.contextmanager
+def pages_started(
+    pages: Sequence[Page],
+    tmp: Path,
+    previous: Path | None,
+    old: dict[str, Any],
+    force: bool,
+    jobs: int | None,
+    params_dir: Path | None = None,
+) -> Iterator[Callable[[bool], list[PageOutcome]]]:
+    """:func:`run_pages` in two steps: copy the reused pages and start the rest in workers,
+    then (the function this yields, given whether to show progress) wait for them.
+
+    The report makes its own runs and charts between the two, while the workers run the
+    notebooks; leaving the block on an exception stops the running notebooks.
+    """
+    from h200cast.report.runner import Job, Running
 
     pages_before = old.get("pages")
     listed: list[Any] = pages_before if isinstance(pages_before, list) else []
@@ -300,10 +322,16 @@ def run_pages(
                 ),
             )
         )
-    done = execute_many([job for _, job in todo], jobs, progress=not quiet) if todo else []
-    for (i, _), o in zip(todo, done, strict=True):
-        outcomes[i] = PageOutcome(pages[i], o.ok, o.seconds, False, o.error)
-    return [outcomes[i] for i in range(len(pages))]
+
+    with Running([job for _, job in todo], jobs) as running:
+
+        def wait(progress: bool) -> list[PageOutcome]:
+            done = running.collect(progress) if todo else []
+            for (i, _), o in zip(todo, done, strict=True):
+                outcomes[i] = PageOutcome(pages[i], o.ok, o.seconds, False, o.error)
+            return [outcomes[i] for i in range(len(pages))]
+
+        yield wait
 
 
 def page_files(folder: Path, stem: str) -> dict[str, str]:
@@ -495,20 +523,37 @@ def build_report(
     remove_stale_temporaries(target.parent)  # left by builds that were killed
     previous, old = _previous(Path(out) if out and Path(out).exists() else latest)
 
-    results = [
-        run(ScenarioRef(kind, name), draws=draws, seed=seed, params_dir=params_dir, vintage=v.name)
-        for kind, name in tqdm(todo, desc="model", unit="run", disable=quiet, file=sys.stderr)
+    # the pages need only each run's scenario: they start first, and the report makes its
+    # own runs, charts, what-if grid and track record while the workers run the notebooks
+    digests = [
+        load_scenario(ScenarioRef(kind, name), params_dir=params_dir, vintage=v.name).digest()
+        for kind, name in todo
     ]
-    cards = track_record(v, params_dir, seed)
-    pages = plan_pages(results, todo, analyses, draws, seed, v.name)
-    with sigterm_interrupts(), atomic_dir(target) as tmp:
-        outcomes = run_pages(pages, tmp, previous, old, force, jobs, quiet, params_dir)
-        groups = nav_groups(outcomes, swept)
+    pages = plan_pages(digests, todo, analyses, draws, seed, v.name)
+    with (
+        sigterm_interrupts(),
+        atomic_dir(target) as tmp,
+        pages_started(pages, tmp, previous, old, force, jobs, params_dir) as wait_for_pages,
+    ):
+        results = [
+            run(
+                ScenarioRef(kind, name),
+                draws=draws,
+                seed=seed,
+                params_dir=params_dir,
+                vintage=v.name,
+            )
+            for kind, name in tqdm(todo, desc="model", unit="run", disable=quiet, file=sys.stderr)
+        ]
+        cards = track_record(v, params_dir, seed)
         inline = write_charts(results, tmp)
         what_if = write_what_if(results, tmp, v, previous, old, force)
-        add_navigation(tmp, outcomes, groups)
         write_results(results, tmp)
-        inline.update(write_track_record(cards, v, tmp, groups))
+        track_charts = write_track_record_files(cards, tmp)
+        outcomes = wait_for_pages(not quiet)
+        groups = nav_groups(outcomes, swept)
+        add_navigation(tmp, outcomes, groups)
+        inline.update(write_track_record(cards, v, tmp, track_charts, groups))
         write_sources(results, tmp, groups)
         for page in swept:
             write_sweep(page, tmp, groups)
@@ -731,10 +776,12 @@ def track_record(v: Any, params_dir: Path, seed: int) -> list[Any]:
     ]
 
 
-def write_track_record(
-    cards: Sequence[Any], v: Any, tmp: Path, groups: Sequence[Group] = ()
-) -> dict[str, Chart]:
-    """``trackrecord.html`` with its tables (``trackrecord/*.csv``) and charts; the charts."""
+TRACK_RECORD_FILES = ("scores.csv", "events.csv", "coverage.csv", "not_scored.csv", "scorecard.txt")
+"""The track record's tables, in the order its page lists them."""
+
+
+def write_track_record_files(cards: Sequence[Any], tmp: Path) -> dict[str, Chart]:
+    """The track record's tables (``trackrecord/*.csv``) and charts; the charts."""
     from h200cast.results import scorecard as sc
     from h200cast.views import figures
     from h200cast.views.tables import scorecard_text
@@ -748,6 +795,7 @@ def write_track_record(
         "not_scored.csv": sc.not_scored_csv(cards),
         "scorecard.txt": scorecard_text(cards),
     }
+    assert tuple(files) == TRACK_RECORD_FILES
     for name, body in files.items():
         (folder / name).write_text(body, encoding="utf-8")
     shown: dict[str, Chart] = {}
@@ -759,6 +807,14 @@ def write_track_record(
         shown["crps"] = save_chart(
             tmp, "trackrecord", "crps", figures.crps_against_baselines(scored)
         )
+    return shown
+
+
+def write_track_record(
+    cards: Sequence[Any], v: Any, tmp: Path, shown: dict[str, Chart], groups: Sequence[Group] = ()
+) -> dict[str, Chart]:
+    """``trackrecord.html`` over the files :func:`write_track_record_files` wrote; its charts
+    for the index."""
     page = render(
         "trackrecord.html.j2",
         TRACK_RECORD,
@@ -766,7 +822,7 @@ def write_track_record(
         v=v,
         cards=cards,
         inline=shown,
-        files=list(files),
+        files=list(TRACK_RECORD_FILES),
     )
     (tmp / TRACK_RECORD).write_text(page, encoding="utf-8")
     return {f"track_{k}": x for k, x in shown.items()}

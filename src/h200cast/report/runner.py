@@ -233,34 +233,61 @@ def execute_many(
     jobs: Sequence[Job], workers: int | None = None, progress: bool = True
 ) -> list[Outcome]:
     """Run jobs in up to ``workers`` processes (default: the number of cores), in job order."""
-    from tqdm import tqdm
+    with Running(jobs, workers) as running:
+        return running.collect(progress)
 
-    workers = worker_count(workers, len(jobs))
-    bar = tqdm(total=len(jobs), desc="notebooks", unit="nb", disable=not progress)
-    outcomes: list[Outcome | None] = [None] * len(jobs)
-    if workers == 1:
-        for i, job in enumerate(jobs):
-            outcomes[i] = execute(job)
-            bar.update()
-    else:
-        from concurrent.futures import as_completed
 
-        pool = process_pool(workers, initializer=_worker_started)
-        try:
-            futures = {pool.submit(execute, job): i for i, job in enumerate(jobs)}
-            for fut in as_completed(futures):
-                outcomes[futures[fut]] = fut.result()
+class Running:
+    """Jobs started in worker processes at once and collected later, in job order.
+
+    The caller works while they run (the report makes its own runs and charts meanwhile).
+    With one worker the jobs run in this process, in :meth:`collect`. Leaving the ``with``
+    block on an exception (an interrupt, a failed run) runs nothing more and stops the
+    running notebooks, each of which shuts its kernel down first.
+    """
+
+    def __init__(self, jobs: Sequence[Job], workers: int | None = None) -> None:
+        self.jobs = list(jobs)
+        self.workers = worker_count(workers, len(self.jobs))
+        self.pool: Any = None
+        self.futures: dict[Any, int] = {}
+        if self.workers > 1:
+            self.pool = process_pool(self.workers, initializer=_worker_started)
+            self.futures = {self.pool.submit(execute, job): i for i, job in enumerate(self.jobs)}
+
+    def __enter__(self) -> Running:
+        return self
+
+    def __exit__(self, kind: Any, exc: Any, tb: Any) -> None:
+        if self.pool is None:
+            return
+        if kind is None:
+            self.pool.shutdown()
+            return
+        processes = list((self.pool._processes or {}).values())
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            process.terminate()  # each shuts its kernel down first (see _worker_started)
+        for process in processes:  # so nothing writes into the build once we return
+            process.join(timeout=15)
+            if process.is_alive():
+                process.kill()
+
+    def collect(self, progress: bool = True) -> list[Outcome]:
+        """Wait for every job (running each here with one worker); their outcomes in job order."""
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(self.jobs), desc="notebooks", unit="nb", disable=not progress)
+        outcomes: list[Outcome | None] = [None] * len(self.jobs)
+        if self.pool is None:
+            for i, job in enumerate(self.jobs):
+                outcomes[i] = execute(job)
                 bar.update()
-        except BaseException:  # interrupted: run nothing more and stop the running notebooks
-            processes = list((pool._processes or {}).values())
-            pool.shutdown(wait=False, cancel_futures=True)
-            for process in processes:
-                process.terminate()  # each shuts its kernel down first (see _worker_started)
-            for process in processes:  # so nothing writes into the build once we return
-                process.join(timeout=15)
-                if process.is_alive():
-                    process.kill()
-            raise
-        pool.shutdown()
-    bar.close()
-    return [o for o in outcomes if o is not None]
+        else:
+            from concurrent.futures import as_completed
+
+            for fut in as_completed(self.futures):
+                outcomes[self.futures[fut]] = fut.result()
+                bar.update()
+        bar.close()
+        return [o for o in outcomes if o is not None]

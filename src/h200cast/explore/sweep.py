@@ -590,11 +590,17 @@ def _run_chunks(
         unit="chunk",
         disable=quiet,
     )
-    for _ in _evaluate(todo, jobs, client, out, pool):
+    # each chunk is read as it is done, while the workers make the rest (ParquetFile: a
+    # single file, without read_table's import of pyarrow.dataset and pandas)
+    tables = {}
+    for c in _evaluate(todo, jobs, client, out, pool):
+        tables[c.index] = pq.ParquetFile(_chunk_file(out, c)).read()
         bar.update()
     bar.close()
-    tables = [pq.read_table(_chunk_file(out, c)) for c in chunks]
-    results = pa.concat_tables(tables, promote_options="default")
+    for c in chunks:  # and those reused from an earlier run
+        if c.index not in tables:
+            tables[c.index] = pq.ParquetFile(_chunk_file(out, c)).read()
+    results = pa.concat_tables([tables[c.index] for c in chunks], promote_options="default")
     parquet.write(results, out / "results.parquet", atomic=True)
     record = manifest.header(
         spec=spec.name,

@@ -9,7 +9,7 @@ import os
 import shutil
 import subprocess
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -24,9 +24,9 @@ from h200cast.report import runner
 
 
 @contextlib.contextmanager
-def _no_pages(*args: object, **kwargs: object) -> Iterator[Callable[[bool], list[object]]]:
+def _no_pages(*args: object, **kwargs: object) -> Iterator[report.PagesStarted]:
     """``pages_started`` that starts no notebook and waits for none."""
-    yield lambda progress: []
+    yield report.PagesStarted(0, lambda progress: [])
 
 
 SMALL = [
@@ -167,11 +167,23 @@ def test_second_build_reuses_pages_and_force_does_not(
     second = json.loads((built / "manifest.json").read_text())
     assert all(p["cached"] for p in second["build"]["pages"]) and len(second["pages"]) == 5
     assert second["build"]["whatif_cached"]  # the what-if grid is not computed again
+    # nor the runs, charts and track record: the front is copied, and is what it was
+    assert second["build"]["front_cached"]
+    assert {f: _files(built)[f] for f in second["front"]["files"]} == {
+        f: before[f] for f in second["front"]["files"]
+    }
+    assert {"index.html", "results.parquet", "charts/stance_comparison.svg"} <= set(
+        second["front"]["files"]
+    )
     assert (built / "runs" / "customs_ban" / "page.html").is_file()
+    m1 = json.loads(before["manifest.json"])
+    assert {k: v for k, v in m1.items() if k != "build"} == {
+        k: v for k, v in second.items() if k != "build"
+    }
     assert main(["report", *small, "--out", str(built), "--force"]) == 0
     third = json.loads((built / "manifest.json").read_text())
     assert not any(p["cached"] for p in third["build"]["pages"])
-    assert not third["build"]["whatif_cached"]
+    assert not third["build"]["whatif_cached"] and not third["build"]["front_cached"]
     # two builds of the same inputs are the same bytes, but for the manifest's build record
     after = _files(built)
     assert sorted(before) == sorted(after)
@@ -217,6 +229,28 @@ def test_a_damaged_cached_page_is_run_again(tmp_path: Path) -> None:
     cached = {p["name"]: p["cached"] for p in m["build"]["pages"]}
     assert cached == {"customs_ban": False, "open_market": True}
     assert len(page.read_text()) > 1000
+
+
+def test_a_damaged_front_is_made_again(tmp_path: Path) -> None:
+    out = tmp_path / "rep"
+    small = ["--stances", "open_market", "--paths", "--analyses", "--draws", "100"]
+    assert main(["report", *small, "--quiet", "--out", str(out)]) == 0
+    chart = out / "charts" / "stance_comparison.svg"
+    good = chart.read_bytes()
+    chart.write_bytes(good[:500])  # truncated, as by a full disk or an editor
+    assert main(["report", *small, "--quiet", "--out", str(out)]) == 0
+    m = json.loads((out / "manifest.json").read_text())
+    assert all(p["cached"] for p in m["build"]["pages"])  # the pages were fine
+    assert not m["build"]["front_cached"] and chart.read_bytes() == good
+    # and a front whose inputs changed (a parameter file the track record reads) is made again
+    params = tmp_path / "params"
+    shutil.copytree(settings.params_dir(), params)
+    assert main(["report", *small, "--quiet", "--out", str(out), "--params-dir", str(params)]) == 0
+    with (params / "checks.yaml").open("a") as f:
+        f.write("\n# a comment changes no scenario, but it is an input\n")
+    assert main(["report", *small, "--quiet", "--out", str(out), "--params-dir", str(params)]) == 0
+    m = json.loads((out / "manifest.json").read_text())
+    assert not m["build"]["front_cached"]
 
 
 def _fake_report(folder: Path, ours: bool = True) -> Path:

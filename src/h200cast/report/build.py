@@ -34,7 +34,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from h200cast import __version__, settings
 from h200cast.errors import InputError
@@ -43,13 +43,15 @@ from h200cast.io import manifest, parquet
 from h200cast.io.atomic import atomic_dir, check_out_dir, is_output_dir, remove_stale_temporaries
 from h200cast.io.signals import sigterm_interrupts
 from h200cast.report.pages import Chart, Group, Link, add_nav, render, retitle, save_chart
-from h200cast.report.sweeps import SweepPage, load_sweeps, write_sweep
 from h200cast.results.result import Result, run
 from h200cast.results.scenarios import load_scenario
 from h200cast.results.store import summary_csv
 from h200cast.scenario.load import available
 from h200cast.scenario.ref import RefKind, ScenarioRef
 from h200cast.scenario.schema import STANCES
+
+if TYPE_CHECKING:
+    from h200cast.report.sweeps import SweepPage
 
 HEADLINE = (
     "demand_total_units",
@@ -268,8 +270,8 @@ def run_pages(
 
     With ``params_dir``, the notebooks read their parameters from it, as the report does.
     """
-    with pages_started(pages, tmp, previous, old, force, jobs, params_dir) as wait:
-        return wait(not quiet)
+    with pages_started(pages, tmp, previous, old, force, jobs, params_dir) as started:
+        return started.wait(not quiet)
 
 
 @contextlib.contextmanager
@@ -281,9 +283,9 @@ def pages_started(
     force: bool,
     jobs: int | None,
     params_dir: Path | None = None,
-) -> Iterator[Callable[[bool], list[PageOutcome]]]:
+) -> Iterator[PagesStarted]:
     """:func:`run_pages` in two steps: copy the reused pages and start the rest in workers,
-    then (the function this yields, given whether to show progress) wait for them.
+    then (:meth:`PagesStarted.wait`) wait for them.
 
     The report makes its own runs and charts between the two, while the workers run the
     notebooks; leaving the block on an exception stops the running notebooks.
@@ -331,7 +333,15 @@ def pages_started(
                 outcomes[i] = PageOutcome(pages[i], o.ok, o.seconds, False, o.error)
             return [outcomes[i] for i in range(len(pages))]
 
-        yield wait
+        yield PagesStarted(len(todo), wait)
+
+
+@dataclass(frozen=True)
+class PagesStarted:
+    """Pages being made: how many run (the rest were reused), and the wait for all of them."""
+
+    running: int
+    wait: Callable[[bool], list[PageOutcome]]
 
 
 def page_files(folder: Path, stem: str) -> dict[str, str]:
@@ -502,7 +512,7 @@ def build_report(
 
     from h200cast.views import charts
 
-    started = time.perf_counter()
+    started_at = time.perf_counter()
     # vl-convert's start (about 0.8 s) in the background, while the runs are made
     threading.Thread(target=charts.warm, name="h200cast-warm-vl-convert", daemon=True).start()
     params_dir = Path(params_dir) if params_dir else settings.params_dir()
@@ -511,9 +521,9 @@ def build_report(
 
     v, _ = load_vintage(params_dir, vintage)
     todo = runs_requested(stances, paths, params_dir, v.history_path, switching, v.switching)
-    _check_requested(todo, analyses, params_dir)
-    _check_draws(todo, draws, params_dir, v.name)  # before any progress bar or run
-    swept = load_sweeps(sweeps)
+    scenarios = _load_requested(todo, analyses, params_dir, v.name)
+    _check_draws(scenarios, draws)  # before any progress bar or run
+    swept = _load_sweeps(sweeps)
     reports_dir = Path(reports_dir) if reports_dir else root / "reports"
     latest = reports_dir / "latest"
     target = Path(out) if out else reports_dir / f"report-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}"
@@ -525,86 +535,212 @@ def build_report(
 
     # the pages need only each run's scenario: they start first, and the report makes its
     # own runs, charts, what-if grid and track record while the workers run the notebooks
-    digests = [
-        load_scenario(ScenarioRef(kind, name), params_dir=params_dir, vintage=v.name).digest()
-        for kind, name in todo
-    ]
+    digests = [sc.digest() for sc in scenarios]
     pages = plan_pages(digests, todo, analyses, draws, seed, v.name)
+    # the front (index, charts, results, track record, sources, what-if) is copied from
+    # the previous report when its inputs are the same and every page is reused
+    front_key = _front_key(todo, digests, analyses, draws, seed, v.name, params_dir, root, swept)
     with (
         sigterm_interrupts(),
         atomic_dir(target) as tmp,
-        pages_started(pages, tmp, previous, old, force, jobs, params_dir) as wait_for_pages,
+        pages_started(pages, tmp, previous, old, force, jobs, params_dir) as started,
     ):
-        results = [
-            run(
-                ScenarioRef(kind, name),
-                draws=draws,
-                seed=seed,
-                params_dir=params_dir,
-                vintage=v.name,
+        front = None
+        if not force and started.running == 0:
+            front = _copy_front(previous, tmp, old, front_key)
+        if front is not None:
+            outcomes = started.wait(not quiet)
+            groups = nav_groups(outcomes, swept)
+            add_navigation(tmp, outcomes, groups)
+            runs, table = old["runs"], front["table"]
+            when = (old.get("vintage"), old.get("origin"))
+            record = _manifest(runs, when, outcomes, draws, seed, root, tmp, swept)
+            record["whatif"] = old["whatif"]
+            what_if_cached = True
+            _write_sweeps(swept, tmp, groups)
+        else:
+            results = [
+                run(
+                    ScenarioRef(kind, name),
+                    draws=draws,
+                    seed=seed,
+                    params_dir=params_dir,
+                    vintage=v.name,
+                )
+                for kind, name in tqdm(
+                    todo, desc="model", unit="run", disable=quiet, file=sys.stderr
+                )
+            ]
+            cards = track_record(v, params_dir, seed)
+            inline = write_charts(results, tmp)
+            what_if = write_what_if(results, tmp, v, previous, old, force)
+            write_results(results, tmp)
+            track_charts = write_track_record_files(cards, tmp)
+            outcomes = started.wait(not quiet)
+            groups = nav_groups(outcomes, swept)
+            add_navigation(tmp, outcomes, groups)
+            inline.update(write_track_record(cards, v, tmp, track_charts, groups))
+            write_sources(results, tmp, groups)
+            _write_sweeps(swept, tmp, groups)
+            first = results[0] if results else None
+            record = _manifest(
+                _runs_record(todo, results),
+                (first.vintage, first.origin) if first else (None, None),
+                outcomes,
+                draws,
+                seed,
+                root,
+                tmp,
+                swept,
             )
-            for kind, name in tqdm(todo, desc="model", unit="run", disable=quiet, file=sys.stderr)
-        ]
-        cards = track_record(v, params_dir, seed)
-        inline = write_charts(results, tmp)
-        what_if = write_what_if(results, tmp, v, previous, old, force)
-        write_results(results, tmp)
-        track_charts = write_track_record_files(cards, tmp)
-        outcomes = wait_for_pages(not quiet)
-        groups = nav_groups(outcomes, swept)
-        add_navigation(tmp, outcomes, groups)
-        inline.update(write_track_record(cards, v, tmp, track_charts, groups))
-        write_sources(results, tmp, groups)
-        for page in swept:
-            write_sweep(page, tmp, groups)
-        record = _manifest(
-            results, todo, outcomes, draws, seed, root, time.perf_counter() - started, tmp, swept
-        )
-        final = hashlib.sha256((tmp / WHAT_IF).read_bytes()).hexdigest()  # with its nav bar
-        record["whatif"] = {"key": what_if["key"], "sha256": final}
-        record["build"]["whatif_cached"] = what_if["cached"] == "yes"
+            final = hashlib.sha256((tmp / WHAT_IF).read_bytes()).hexdigest()  # with its nav bar
+            record["whatif"] = {"key": what_if["key"], "sha256": final}
+            what_if_cached = what_if["cached"] == "yes"
+            (tmp / INDEX).write_text(
+                index_html(results, outcomes, inline, record, v, cards, groups, swept),
+                encoding="utf-8",
+            )
+            from h200cast.views.tables import comparison_table
+
+            table = comparison_table({r.label: r.stats for r in results}, TABLE_HEADLINE)
+        record["front"] = {"key": front_key, "files": front_files(tmp), "table": table}
+        record["build"] = _build_record(outcomes, time.perf_counter() - started_at)
+        record["build"]["whatif_cached"] = what_if_cached
+        record["build"]["front_cached"] = front is not None
         manifest.write(tmp, record)
-        (tmp / INDEX).write_text(
-            index_html(results, outcomes, inline, record, v, cards, groups, swept),
-            encoding="utf-8",
-        )
     if not out:
         _point_latest(latest, target)
         _prune(reports_dir, KEEP, target)
-    _print_summary(results, outcomes, target, draws, seed, time.perf_counter() - started)
+    _print_summary(
+        table, len(todo), outcomes, target, draws, seed, time.perf_counter() - started_at
+    )
     return 1 if any(not o.ok for o in outcomes) else 0
 
 
-def _check_draws(
-    todo: Sequence[tuple[RefKind, str]], draws: int, params_dir: Path, vintage: str
-) -> None:
+def front_files(folder: Path) -> dict[str, str]:
+    """SHA-256 of every file of the front (:data:`FRONT`) in ``folder``, by relative path."""
+    out = {}
+    for name in FRONT:
+        path = folder / name
+        files = sorted(f for f in path.rglob("*") if f.is_file()) if path.is_dir() else [path]
+        for f in files:
+            if f.is_file():
+                out[f.relative_to(folder).as_posix()] = hashlib.sha256(f.read_bytes()).hexdigest()
+    return out
+
+
+def _front_key(
+    todo: Sequence[tuple[RefKind, str]],
+    digests: Sequence[str],
+    analyses: Sequence[str],
+    draws: int,
+    seed: int,
+    vintage: str,
+    params_dir: Path,
+    root: Path,
+    sweeps: Sequence[SweepPage] = (),
+) -> str:
+    """What the front depends on: the runs and their scenarios, the analyses and sweeps listed
+    on it, draws and seed, the vintage, every parameter file (the track record reads every
+    vintage's), the package's source and data, and the commit the index names."""
+    return _key(
+        "front",
+        [list(r) for r in todo],
+        list(digests),
+        list(analyses),
+        draws,
+        seed,
+        vintage,
+        _folder_digest(params_dir),
+        [(s.name, _folder_digest(s.folder)) for s in sweeps],
+        WHATIF_DRAWS,
+        TRACK_RECORD_DRAWS,
+        __version__,
+        source_digest(),
+        git_commit(root),
+        settings.png_charts(),
+    )
+
+
+def _folder_digest(folder: Path) -> str:
+    """SHA-256 of every file under ``folder``: their relative paths and contents."""
+    h = hashlib.sha256()
+    for f in sorted(p for p in Path(folder).rglob("*") if p.is_file()):
+        h.update(f.relative_to(folder).as_posix().encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+def _write_sweeps(swept: Sequence[SweepPage], tmp: Path, groups: Sequence[Group]) -> None:
+    """Each sweep's page (the sweep code is imported only when there are some)."""
+    if not swept:
+        return
+    from h200cast.report.sweeps import write_sweep
+
+    for page in swept:
+        write_sweep(page, tmp, groups)
+
+
+def _copy_front(
+    previous: Path | None, tmp: Path, old: dict[str, Any], key: str
+) -> dict[str, Any] | None:
+    """Copy the previous report's front into ``tmp`` when it was made from the same inputs
+    (``key``) and every file is as its manifest says; its manifest record, else None."""
+    found = old.get("front")
+    if previous is None or not isinstance(found, dict) or found.get("key") != key:
+        return None
+    files = found.get("files")
+    runs, what_if = old.get("runs"), old.get("whatif")
+    if not (files and isinstance(files, dict) and isinstance(runs, list)):
+        return None
+    if not (isinstance(what_if, dict) and isinstance(found.get("table"), str)):
+        return None
+    try:
+        if front_files(previous) != files:
+            return None
+        for rel in files:
+            (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(previous / rel, tmp / rel)
+    except OSError:
+        return None
+    return found
+
+
+def _load_sweeps(folders: Sequence[Path]) -> list[SweepPage]:
+    """The sweep pages asked for; the sweep code (and its imports) only when there are some."""
+    if not folders:
+        return []
+    from h200cast.report.sweeps import load_sweeps
+
+    return list(load_sweeps(folders))
+
+
+def _check_draws(scenarios: Sequence[Any], draws: int) -> None:
     """Refuse ``--draws`` beyond the machine's memory for the longest horizon requested."""
     from h200cast.engine.limits import check_draws
-    from h200cast.results.scenarios import load_scenario
 
-    months = max(
-        load_scenario(
-            ScenarioRef(kind, name), params_dir=params_dir, vintage=vintage
-        ).calendar.horizon_months
+    check_draws(draws, max(sc.calendar.horizon_months for sc in scenarios))
+
+
+def _load_requested(
+    todo: Sequence[tuple[RefKind, str]], analyses: Sequence[str], params_dir: Path, vintage: str
+) -> list[Any]:
+    """Each run's scenario at the vintage, failing early, naming the bad stance, path or
+    notebook, before any work."""
+    scenarios = [
+        load_scenario(ScenarioRef(kind, name), params_dir=params_dir, vintage=vintage)
         for kind, name in todo
-    )
-    check_draws(draws, months)
-
-
-def _check_requested(
-    todo: Sequence[tuple[RefKind, str]], analyses: Sequence[str], params_dir: Path
-) -> None:
-    """Fail early, naming the bad stance, path or notebook, before any work."""
-    for kind, name in todo:
-        load_scenario(ScenarioRef(kind, name), params_dir=params_dir)
+    ]
     if analyses:
         from h200cast.report.runner import notebook_paths
 
         notebook_paths(list(analyses))
+    return scenarios
 
 
 def _print_summary(
-    results: Sequence[Result],
+    table: str,
+    runs: int,
     outcomes: Sequence[PageOutcome],
     target: Path,
     draws: int,
@@ -612,13 +748,9 @@ def _print_summary(
     seconds: float,
 ) -> None:
     """The comparison table, what was written, and every page that failed (on stderr)."""
-    from h200cast.views.tables import comparison_table
-
     failed = [o for o in outcomes if not o.ok]
-    print(
-        f"h200cast {__version__}: {len(results)} runs, {draws} draws each, seed {seed}; P50 [P5-P95]"
-    )
-    print(comparison_table({r.label: r.stats for r in results}, TABLE_HEADLINE))
+    print(f"h200cast {__version__}: {runs} runs, {draws} draws each, seed {seed}; P50 [P5-P95]")
+    print(table)
     cached = sum(o.cached for o in outcomes)
     print(
         f"\nwrote {target}/index.html ({len(outcomes)} pages, {cached} reused, {len(failed)} failed) "
@@ -687,37 +819,25 @@ def _point_latest(latest: Path, target: Path) -> None:
 
 
 def _manifest(
-    results: Sequence[Result],
-    todo: Sequence[tuple[RefKind, str]],
+    runs: list[dict[str, Any]],
+    when: tuple[Any, Any],
     outcomes: Sequence[PageOutcome],
     draws: int,
     seed: int,
     root: Path,
-    seconds: float,
     tmp: Path,
     sweeps: Sequence[SweepPage] = (),
 ) -> dict[str, Any]:
-    """What the report holds and how it was built; everything but ``build`` is the same for
-    two builds of the same inputs."""
+    """What the report holds (its runs, ``when``: the vintage and origin, its pages); the
+    same for two builds of the same inputs (``build``, added after, is not)."""
+    vintage, origin = when
     return manifest.header(
         git_commit=git_commit(root),
         draws=draws,
         seed=seed,
-        vintage=results[0].vintage if results else None,
-        origin=results[0].origin if results else None,
-        runs=[
-            {
-                "kind": k,
-                "name": n,
-                "params_sha256": r.scenario.digest(),
-                **(
-                    {"conditioning": _conditioning_summary(r)}
-                    if r.conditioning and r.conditioning.simulated
-                    else {}
-                ),
-            }
-            for (k, n), r in zip(todo, results, strict=True)
-        ],
+        vintage=vintage,
+        origin=origin,
+        runs=runs,
         pages=[
             {
                 "kind": o.page.kind,
@@ -733,16 +853,39 @@ def _manifest(
         ],
         failed=[o.page.name for o in outcomes if not o.ok],
         sweeps=[{"name": s.name, "page": s.href, "spec_sha256": s.spec.digest()} for s in sweeps],
-        # the one field that differs between two builds of the same inputs
-        build={
-            "created_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "seconds": round(seconds, 1),
-            "pages": [
-                {"name": o.page.name, "cached": o.cached, "seconds": round(o.seconds, 1)}
-                for o in outcomes
-            ],
-        },
     )
+
+
+def _runs_record(
+    todo: Sequence[tuple[RefKind, str]], results: Sequence[Result]
+) -> list[dict[str, Any]]:
+    """Each run's kind, name, parameters' digest and conditioning, for the manifest."""
+    return [
+        {
+            "kind": k,
+            "name": n,
+            "params_sha256": r.scenario.digest(),
+            **(
+                {"conditioning": _conditioning_summary(r)}
+                if r.conditioning and r.conditioning.simulated
+                else {}
+            ),
+        }
+        for (k, n), r in zip(todo, results, strict=True)
+    ]
+
+
+def _build_record(outcomes: Sequence[PageOutcome], seconds: float) -> dict[str, Any]:
+    """How this build went: when, how long, each page's time and whether it was reused; the
+    one part of the manifest that differs between two builds of the same inputs."""
+    return {
+        "created_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "seconds": round(seconds, 1),
+        "pages": [
+            {"name": o.page.name, "cached": o.cached, "seconds": round(o.seconds, 1)}
+            for o in outcomes
+        ],
+    }
 
 
 def _conditioning_summary(r: Result) -> dict[str, Any]:
@@ -892,6 +1035,19 @@ INDEX, TRACK_RECORD, WHAT_IF, SOURCES = (
     "sources.html",
 )
 """The report's pages at its top level."""
+
+FRONT = (
+    INDEX,
+    "charts",
+    "summary.csv",
+    "results.parquet",
+    TRACK_RECORD,
+    "trackrecord",
+    SOURCES,
+    WHAT_IF,
+)
+"""The part of a report made in the report's own process, from its runs: the front page, its
+charts, the results, the track record, the sources and the what-if (files and folders)."""
 
 
 def nav_groups(outcomes: Sequence[PageOutcome], sweeps: Sequence[SweepPage] = ()) -> list[Group]:

@@ -31,7 +31,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -375,13 +375,17 @@ def _copy_page(previous: Path, tmp: Path, hit: dict[str, Any], page: Page) -> bo
     try:
         if page_files(src, page.stem) != files or not files:
             return False
-        dest = tmp / page.folder
-        for rel in files:
-            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src / rel, dest / rel)
+        _copy_files(src, tmp / page.folder, files)
     except OSError:
         return False
     return True
+
+
+def _copy_files(src: Path, dest: Path, files: Iterable[str]) -> None:
+    """Copy each of ``files`` (paths relative to ``src``) to the same path under ``dest``."""
+    for rel in files:
+        (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(src / rel, dest / rel)
 
 
 WHATIF_DRAWS = 200
@@ -698,9 +702,7 @@ def _copy_front(
     try:
         if front_files(previous) != files:
             return None
-        for rel in files:
-            (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(previous / rel, tmp / rel)
+        _copy_files(previous, tmp, files)
     except OSError:
         return None
     return found

@@ -42,14 +42,21 @@ def test_new_orders_shrink_as_the_domestic_share_grows() -> None:
     np.testing.assert_allclose(p["demand_taken_by_domestic"][0][1:], 120000 - want[1:], rtol=1e-9)
 
 
-def test_domestic_capacity_responds_to_unmet_domestic_demand() -> None:
+UNDER_ONE_CHIP = ("domestic.market_units_per_month=0.1", "us.licence_lag_months=100")
+"""A market of a tenth of an accelerator a month and no H200 shipped (licences never
+come): domestic capacity, the share at reference x the market x at most 5, stays under 1."""
+
+
+@pytest.mark.parametrize("tiny", [(), UNDER_ONE_CHIP], ids=["default", "under-one-chip"])
+def test_domestic_capacity_responds_to_unmet_domestic_demand(tiny: tuple[str, ...]) -> None:
     # Capacity next month = base next month + the extra so far, each month adding a twelfth
     # of the response (0.6 / 12 = 0.05) times what was wanted beyond capacity, and the
-    # extra growing with the base.
+    # extra growing with the base (at base_t / base_{t-1}, also when under one unit).
     p = point(
         "domestic.capacity_order_response=0.6",
         "domestic.capacity_multiple_2026=0.5",
         "domestic.capacity_growth_per_year=0.2",
+        *tiny,
     )
     cap, wanted = p["domestic_capacity"][0], p["domestic_wanted"][0]
     T = p.n_months
@@ -61,6 +68,43 @@ def test_domestic_capacity_responds_to_unmet_domestic_demand() -> None:
         )
     np.testing.assert_allclose(cap, base[:T] + extra, rtol=1e-10)
     assert extra[-1] > 0.01 * base[T - 1]  # the response does add capacity
+    if tiny:
+        assert base.max() < 1
+
+
+@pytest.mark.parametrize("tiny", [(), UNDER_ONE_CHIP], ids=["default", "under-one-chip"])
+def test_spare_domestic_capacity_speeds_the_leak_of_what_waits(tiny: tuple[str, ...]) -> None:
+    # 20% admitted (necessity_only), half of what waits ordered each month. What is left
+    # waiting stays at 0.9 a month, the blocked at 0.8, each times 1 - 0.5 x last month's
+    # spare domestic capacity as a share of capacity (none before the first month):
+    #   w_t = (w_{t-1} + permitted_t - orders_t) x 0.9 x (1 - 0.5 s_{t-1})
+    #   b_t = (b_{t-1} + new_t - permitted_t) x 0.8 x (1 - 0.5 s_{t-1})
+    #   s_t = (capacity_t - domestic_t) / capacity_t, a share also under one unit.
+    p = point(
+        "buyers.conversion_per_month=0.5",
+        "demand.backlog_persistence=0.9",
+        "demand.blocked_persistence=0.8",
+        "demand.alternatives_sensitivity=0.5",
+        "domestic.capacity_multiple_2026=5",
+        *tiny,
+        stance="necessity_only",
+    )
+    new, permitted, orders = p["new_demand"][0], p["permitted"][0], p["firm_orders"][0]
+    waiting, blocked = p["intentions_waiting"][0], p["blocked_waiting"][0]
+    cap = p["domestic_capacity"][0]
+    spare = (cap - p["domestic_units"][0]) / cap
+    assert spare.min() > 0.02  # capacity is spare every month
+    if tiny:
+        assert cap.max() < 1
+    w = b = s = 0.0
+    for t in range(p.n_months):
+        alt = 1 - 0.5 * s
+        w = (w + permitted[t] - orders[t]) * 0.9 * alt
+        b = (b + new[t] - permitted[t]) * 0.8 * alt
+        assert waiting[t] == pytest.approx(w, rel=1e-9), t
+        assert blocked[t] == pytest.approx(b, rel=1e-9), t
+        s = spare[t]
+    assert orders[1] == pytest.approx(0.5 * (waiting[0] + permitted[1]), rel=1e-12)
 
 
 @pytest.mark.parametrize("stock0", [3e6, 1e5])
@@ -178,3 +222,90 @@ def test_a_ban_at_entry_before_the_first_month_counts_as_the_first_months() -> N
     assert a["sent_to_china"][0, 0] > 0
     assert b["sent_to_china"][0, 0] == pytest.approx(a["sent_to_china"][0, 0], rel=1e-12)
     assert b["shipments"][0, 0] == pytest.approx(a["shipments"][0, 0], rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("lead", "ban", "held"),
+    [(1.0, 0, (0, 1)), (0.0, -2, (-2,))],
+    ids=["first-month-entry-lead-1", "last-month-no-lead"],
+)
+def test_a_ban_holds_back_the_chips_that_entered_the_us_under_it(
+    lead: float, ban: int, held: tuple[int, ...]
+) -> None:
+    # customs_ban in one month, open_market in every other. Chips arriving in month t
+    # entered the US in month t - lead (the first month for entries before it), and send
+    # only the special cases (special x new) when the ban held at entry or at arrival.
+    # With a lead of 1 and the ban in month 0, month 1's chips entered in month 0: months
+    # 0 and 1 send only the special cases. With no lead and the ban in the last month but
+    # one, the last month's chips entered in the last month, open: only that month is held.
+    sc = scenario(switching="from_2026_01_31", overrides=(*AMPLE, f"us.entry_lead_months={lead}"))
+    pt = M.simulate(sc, point=True)
+    names, T = pt.stance_names, pt.n_months
+    w = np.zeros((1, T, len(names)))
+    w[0, :, names.index("open_market")] = 1.0
+    w[0, ban] = 0.0
+    w[0, ban, names.index("customs_ban")] = 1.0
+    p = M.simulate_values(sc, pt.draws.values, weights=w)
+    passes = p.draws.vec("beijing.special_cases_share")[0] * p["new_demand"][0]
+    sent = p["sent_to_china"][0]
+    months = [t % T for t in held]
+    np.testing.assert_allclose(sent[months], passes[months], rtol=1e-12)
+    others = np.setdiff1d(np.arange(T), months)
+    assert (sent[others] > 10 * passes[others]).all()
+
+
+def _back_and_forth() -> M.Paths:
+    """A scenario of two stances only: open_market for months 0-2, necessity_only (20%
+    admitted) for months 3-5, open_market again from month 6. Nothing leaks."""
+    over = (
+        *AMPLE,
+        "demand.backlog_persistence=1",
+        "demand.blocked_persistence=1",
+        "demand.alternatives_sensitivity=0",
+        "beijing.special_cases_share=0.01",
+    )
+    sc = scenario(stance="open_market", overrides=over)
+    nec = scenario(stance="necessity_only", overrides=over).stances["necessity_only"]
+    sc = sc.model_copy(update={"stances": {**sc.stances, "necessity_only": nec}})
+    pt = M.simulate(sc, point=True)
+    names = pt.stance_names
+    assert len(names) == 2
+    w = np.zeros((1, pt.n_months, 2))
+    w[0, :, names.index("open_market")] = 1.0
+    w[0, 3:6] = 0.0
+    w[0, 3:6, names.index("necessity_only")] = 1.0
+    return M.simulate_values(sc, pt.draws.values, weights=w)
+
+
+def test_a_stance_that_comes_back_readmits_what_the_one_between_blocked() -> None:
+    # Months 3-5 admit 20% of 166,667 and block 80% (400,000 in all). Month 6, back to
+    # open_market (100%, a loosening from 20% all the way), re-admits all of it:
+    # 166,667 + 400,000, and nothing is blocked after. Every weight changes in months 3
+    # and 6; month 6's weights are month 0's again.
+    p = _back_and_forth()
+    permitted, blocked = p["permitted"][0], p["blocked_waiting"][0]
+    np.testing.assert_allclose(permitted[:3], MONTH, rtol=1e-12)
+    np.testing.assert_allclose(permitted[3:6], 0.2 * MONTH, rtol=1e-12)
+    np.testing.assert_allclose(blocked[3:6], 0.8 * MONTH * np.arange(1, 4), rtol=1e-12)
+    assert permitted[6] == pytest.approx(MONTH + 2.4 * MONTH, rel=1e-12)
+    assert blocked[6:] == pytest.approx(np.zeros(p.n_months - 6), abs=1e-6)
+    np.testing.assert_allclose(permitted[7:], MONTH, rtol=1e-12)
+    assert permitted.sum() == pytest.approx(BOOK)
+
+
+def test_no_new_orders_when_domestic_chips_take_the_whole_market_from_the_start() -> None:
+    # A share of 1 at the reference month rising at 60 log-odds a year: the desired
+    # domestic share is 1 (to the last bit) from the first month, so no foreign-preferring
+    # demand is left for new orders (120,000 a month after the book). New demand is the
+    # book alone, 2M over 6 months, then 0 (not an undefined 0 / 0).
+    p = point(
+        "demand.new_orders_units_per_month=120000",
+        "demand.order_delivery_months=6",
+        "demand.price_elasticity=0",
+        "domestic.share_at_reference=1",
+        "domestic.logit_speed_per_year=60",
+    )
+    assert (p["domestic_share_desired"][0] == 1.0).all()
+    want = np.r_[np.full(6, BOOK / 6), np.zeros(p.n_months - 6)]
+    np.testing.assert_array_equal(p["new_demand"][0], want)
+    assert p["demand_new_orders"][0] == pytest.approx(np.zeros(p.n_months), abs=1e-6)

@@ -372,6 +372,32 @@ def test_approved_volume_caps_firm_orders_and_is_used_up() -> None:
     assert left[1:] == pytest.approx(np.zeros(11), abs=1e-6)
 
 
+def test_approved_volume_left_adds_up_over_the_stances_with_approvals() -> None:
+    # open_market given selective_approval's approvals too, each stance half of every month:
+    # each stance's pool gets a first batch of 300,000 in month 0, and each stance's buyers
+    # order half of what waits (83,333 a month; 166,667 between them). Each pool is left
+    # with 300,000 - 83,333 (t + 1) after month t: the two together 433,333, 266,667 and
+    # 100,000 after months 0-2; month 3 orders the last 2 x 50,000 and none is left.
+    over = (*APPROVALS, "stances.selective_approval.approvals.initial_batch_units=300000")
+    sc = scenario(switching="from_2026_01_31", overrides=over)
+    both = sc.stances["open_market"].model_copy(
+        update={"approvals": sc.stances["selective_approval"].approvals}
+    )
+    sc = sc.model_copy(update={"stances": {**sc.stances, "open_market": both}})
+    pt = M.simulate(sc, point=True)
+    names = pt.stance_names
+    w = np.zeros((1, pt.n_months, len(names)))
+    w[0, :, names.index("open_market")] = 0.5
+    w[0, :, names.index("selective_approval")] = 0.5
+    p = M.simulate_values(sc, pt.draws.values, weights=w)
+    left = p["approvals_unused"][0]
+    np.testing.assert_allclose(left[:3], 600000 - MONTH_P * np.arange(1, 4), rtol=1e-12)
+    assert left[3:] == pytest.approx(np.zeros(p.n_months - 3), abs=1e-6)
+    o = p["firm_orders"][0]
+    np.testing.assert_allclose(o[:4], [MONTH_P, MONTH_P, MONTH_P, 100000], rtol=1e-12)
+    assert o[4:] == pytest.approx(np.zeros(p.n_months - 4), abs=1e-6)
+
+
 @settings(
     max_examples=12,
     deadline=None,

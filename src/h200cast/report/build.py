@@ -510,15 +510,9 @@ def build_report(
     Without ``out`` the report goes to ``reports/report-<UTC time>/`` and ``reports/latest``
     is pointed at it once it is complete; pages are reused from ``reports/latest``.
     """
-    import threading
-
     from tqdm import tqdm
 
-    from h200cast.views import charts
-
     started_at = time.perf_counter()
-    # vl-convert's start (about 0.8 s) in the background, while the runs are made
-    threading.Thread(target=charts.warm, name="h200cast-warm-vl-convert", daemon=True).start()
     params_dir = Path(params_dir) if params_dir else settings.params_dir()
     root = settings.params_dir().parent  # the checkout: its reports/ and its git commit
     from h200cast.scenario.load import load_vintage
@@ -563,6 +557,7 @@ def build_report(
             what_if_cached = True
             _write_sweeps(swept, tmp, groups)
         else:
+            _warm_charts()  # in the background, while the runs are made
             results = [
                 run(
                     ScenarioRef(kind, name),
@@ -706,6 +701,19 @@ def _copy_front(
     except OSError:
         return None
     return found
+
+
+def _warm_charts() -> None:
+    """Start vl-convert (about 0.8 s) and the chart code in a background thread.
+
+    Only a build that draws its front needs them: in one that copies it, the thread's
+    imports would hold the interpreter lock against the copying.
+    """
+    import threading
+
+    from h200cast.views import charts
+
+    threading.Thread(target=charts.warm, name="h200cast-warm-vl-convert", daemon=True).start()
 
 
 def _load_sweeps(folders: Sequence[Path]) -> list[SweepPage]:

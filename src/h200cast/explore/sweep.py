@@ -1,7 +1,7 @@
 """Parameter sweeps: many parameter sets, evaluated in vectorised chunks.
 
 A sweep spec (``params/sweeps/NAME.yaml``) says which inputs vary (ranges or lists), the
-design (grid, Latin hypercube or Sobol points from ``scipy.stats.qmc``), the stances or
+design (grid, Latin hypercube or Sobol points, as ``scipy.stats.qmc`` makes them), the stances or
 paths, draws per point, and the outputs to keep. Points are evaluated in chunks. Each
 chunk is one call of the vectorised model over (points x draws) and is written to its own
 file, so an interrupted sweep resumes without recomputing finished chunks. Chunks run
@@ -685,7 +685,7 @@ def evaluate_and_write(chunk: Chunk, out: Path) -> int:
 
 
 def _start_pool(workers: int) -> Any:
-    """A local pool whose ``workers`` start at once (a pool spawns its workers on demand)."""
+    """A local pool whose ``workers`` start at once (a pool starts its workers on demand)."""
     pool = process_pool(workers, fork=True)
     for _ in range(workers):
         pool.submit(_warm_worker)

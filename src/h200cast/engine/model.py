@@ -755,8 +755,6 @@ def _simulate(
     T = cal.horizon_months
     names = calendar.ordered(list(scenario.stances))
     W = scenario_weights(scenario, names, seed, d.n, point) if weights is None else weights
-    if point and W.shape[0] == 1 and d.n > 1:
-        W = np.repeat(W, d.n, axis=0)
     clock = Clock(
         from_reference=calendar.months_between(scenario.domestic.reference_month, cal.start),
         production_stop=scenario.supply.production_stop_month,

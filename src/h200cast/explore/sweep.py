@@ -508,6 +508,13 @@ def _chunk_file(out: Path, chunk: Chunk) -> Path:
     return out / "chunks" / f"{chunk.index:05d}-{chunk.name}.parquet"
 
 
+def _read_chunk(out: Path, chunk: Chunk) -> Any:
+    """A chunk's table, as its worker wrote it."""
+    import pyarrow.parquet as pq
+
+    return pq.ParquetFile(_chunk_file(out, chunk)).read()
+
+
 def _write_chunk(out: Path, chunk: Chunk, cols: dict[str, np.ndarray]) -> None:
     import pyarrow as pa
 
@@ -565,8 +572,6 @@ def _run_chunks(
     pool: Any = None,
 ) -> dict[str, Any]:
     """:func:`run_sweep` once its inputs are checked: the chunks, ``results.parquet``, the manifest."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
     from tqdm import tqdm
 
     (out / "chunks").mkdir(parents=True, exist_ok=True)
@@ -590,22 +595,34 @@ def _run_chunks(
         unit="chunk",
         disable=quiet,
     )
-    # each chunk is read as it is done, while the workers make the rest (ParquetFile: a
+    # each chunk is read as it is done, while the workers make the rest, and appended to
+    # results.parquet in the plan's order as soon as those before it are in (ParquetFile: a
     # single file, without read_table's import of pyarrow.dataset and pandas)
-    tables = {}
-    for c in _evaluate(todo, jobs, client, out, pool):
-        tables[c.index] = pq.ParquetFile(_chunk_file(out, c)).read()
-        bar.update()
+    ready: dict[int, Any] = {}
+    running = {c.index for c in todo}
+    left = iter(chunks)
+    following = next(left, None)
+    with parquet.Appender(out / "results.parquet") as append:
+
+        def append_ready() -> None:
+            nonlocal following
+            while following is not None and (
+                following.index in ready or following.index not in running
+            ):
+                table = ready.pop(following.index, None)
+                append(table if table is not None else _read_chunk(out, following))
+                following = next(left, None)
+
+        for c in _evaluate(todo, jobs, client, out, pool):
+            ready[c.index] = _read_chunk(out, c)
+            append_ready()
+            bar.update()
+        append_ready()
     bar.close()
-    for c in chunks:  # and those reused from an earlier run
-        if c.index not in tables:
-            tables[c.index] = pq.ParquetFile(_chunk_file(out, c)).read()
-    results = pa.concat_tables([tables[c.index] for c in chunks], promote_options="default")
-    parquet.write(results, out / "results.parquet", atomic=True)
     record = manifest.header(
         spec=spec.name,
         spec_sha256=spec.digest(),
-        rows=results.num_rows,
+        rows=append.rows,
         points=size(spec),
         chunks=len(chunks),
         chunks_reused=len(chunks) - len(todo),

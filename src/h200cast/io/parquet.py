@@ -51,3 +51,38 @@ def read(file: Path, *, what: str = "a parquet file written by h200cast") -> Any
         raise InputError(
             f"is damaged or not parquet ({reason}); expected {what}", file=file
         ) from None
+
+
+class Appender:
+    """A parquet file written table by table, in order, that exists only once complete.
+
+    The tables go to ``FILE.tmp`` (the first one's schema; later ones are cast to it, as
+    categories that differ by table are the same type) and the file replaces ``file`` on a
+    clean exit; on an exception (a full disk, an interrupt) the temporary file is removed.
+    """
+
+    def __init__(self, file: Path) -> None:
+        self.file = Path(file)
+        self.tmp = self.file.with_name(self.file.name + ".tmp")
+        self.writer: Any = None
+        self.rows = 0
+
+    def __enter__(self) -> Appender:
+        return self
+
+    def __call__(self, table: Any) -> None:
+        if self.writer is None:
+            self.writer = writer(self.tmp, table.schema)
+        elif table.schema != self.writer.schema:
+            table = table.cast(self.writer.schema)
+        self.writer.write_table(table)
+        self.rows += table.num_rows
+
+    def __exit__(self, kind: Any, *exc: object) -> None:
+        try:
+            if self.writer is not None:
+                self.writer.close()
+            if kind is None:
+                os.replace(self.tmp, self.file)
+        finally:
+            self.tmp.unlink(missing_ok=True)

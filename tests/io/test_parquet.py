@@ -1,0 +1,43 @@
+"""The parquet appender: tables in order, one schema, a file that exists only once complete."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from h200cast.io import parquet
+
+
+def _table(run: str, first: int, n: int) -> pa.Table:
+    return pa.table(
+        {
+            "run": pa.array([run] * n).dictionary_encode(),
+            "point": pa.array(range(first, first + n), type=pa.int64()),
+        }
+    )
+
+
+def test_tables_are_appended_in_order_under_the_first_schema(tmp_path: Path) -> None:
+    f = tmp_path / "results.parquet"
+    with parquet.Appender(f) as append:
+        append(_table("open_market", 0, 3))
+        append(_table("customs_ban", 3, 2))  # another category: the same type
+        assert not f.exists()  # nothing at the final name until it is complete
+    got = pq.read_table(f)
+    assert append.rows == 5 == got.num_rows
+    assert got.column("point").to_pylist() == [0, 1, 2, 3, 4]
+    assert got.column("run").to_pylist() == ["open_market"] * 3 + ["customs_ban"] * 2
+    assert [p.name for p in tmp_path.iterdir()] == ["results.parquet"]
+
+
+def test_an_interrupted_append_leaves_the_old_file_and_no_temporary(tmp_path: Path) -> None:
+    f = tmp_path / "results.parquet"
+    f.write_text("the previous results")
+    with pytest.raises(KeyboardInterrupt), parquet.Appender(f) as append:
+        append(_table("open_market", 0, 3))
+        raise KeyboardInterrupt
+    assert f.read_text() == "the previous results"
+    assert [p.name for p in tmp_path.iterdir()] == ["results.parquet"]

@@ -419,6 +419,19 @@ def at_entry(x: np.ndarray, lead: np.ndarray) -> np.ndarray:
     return np.diff(by, axis=1, prepend=0.0)
 
 
+def _cumsum_down(x: np.ndarray) -> np.ndarray:
+    """``np.cumsum(x, axis=0)`` of a (months, draws) table, the same bits, one add per row.
+
+    numpy accumulates down axis 0 one element at a time, striding through memory: for a
+    block's table that took 20 times as long as these 35 vectorised adds (11% of a run).
+    """
+    out = np.empty_like(x)
+    out[0] = x[0]
+    for i in range(1, len(x)):
+        np.add(out[i - 1], x[i], out=out[i])
+    return out
+
+
 def _expit(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
@@ -839,7 +852,7 @@ def _advance(
     )
     # the S-curve's clock: months at push 1 up to the start, then the trapezoid of the push
     steps = np.concatenate([np.zeros((1, D)), 0.5 * (push_tab[1:] + push_tab[:-1])], axis=0)
-    elapsed = float(k.from_reference) + np.cumsum(steps, axis=0)
+    elapsed = float(k.from_reference) + _cumsum_down(steps)
     logit0 = _logit(row("domestic.share_at_reference"))
     desired_tab = _expit(logit0 + row("domestic.logit_speed_per_year") / 12.0 * elapsed)
     foreign0 = 1.0 - desired_tab[0]

@@ -256,24 +256,6 @@ class PageOutcome:
     error: str = ""
 
 
-def run_pages(
-    pages: Sequence[Page],
-    tmp: Path,
-    previous: Path | None,
-    old: dict[str, Any],
-    force: bool,
-    jobs: int | None,
-    quiet: bool,
-    params_dir: Path | None = None,
-) -> list[PageOutcome]:
-    """Reuse unchanged pages from the previous report, execute the rest, convert all to HTML.
-
-    With ``params_dir``, the notebooks read their parameters from it, as the report does.
-    """
-    with pages_started(pages, tmp, previous, old, force, jobs, params_dir) as started:
-        return started.wait(not quiet)
-
-
 @contextlib.contextmanager
 def pages_started(
     pages: Sequence[Page],
@@ -284,8 +266,10 @@ def pages_started(
     jobs: int | None,
     params_dir: Path | None = None,
 ) -> Iterator[PagesStarted]:
-    """:func:`run_pages` in two steps: copy the reused pages and start the rest in workers,
-    then (:meth:`PagesStarted.wait`) wait for them.
+    """Reuse unchanged pages from the previous report and start the rest in workers; then
+    (:meth:`PagesStarted.wait`) wait for them, each converted to HTML.
+
+    With ``params_dir``, the notebooks read their parameters from it, as the report does.
 
     The report makes its own runs and charts between the two, while the workers run the
     notebooks; leaving the block on an exception stops the running notebooks.

@@ -41,3 +41,33 @@ def test_an_interrupted_append_leaves_the_old_file_and_no_temporary(tmp_path: Pa
         raise KeyboardInterrupt
     assert f.read_text() == "the previous results"
     assert [p.name for p in tmp_path.iterdir()] == ["results.parquet"]
+
+
+def _dictionary_encoded(f: Path) -> dict[str, bool]:
+    meta = pq.ParquetFile(f).metadata
+    group = meta.row_group(0)
+    return {
+        group.column(i).path_in_schema: group.column(i).has_dictionary_page
+        for i in range(meta.num_columns)
+    }
+
+
+@pytest.mark.parametrize("how", ["write", "atomic", "writer"])
+def test_only_text_and_categories_get_a_dictionary(tmp_path: Path, how: str) -> None:
+    """Numbers that repeat would still be written plain: a dictionary is for text only."""
+    table = pa.table(
+        {
+            "run": pa.array(["open_market", "customs_ban"] * 50).dictionary_encode(),
+            "label": pa.array(["2026-01", "2026-02"] * 50),
+            "point": pa.array([1, 2] * 50, type=pa.int64()),
+            "value": pa.array([0.5, 1.5] * 50),
+        }
+    )
+    f = tmp_path / "t.parquet"
+    if how == "writer":
+        with parquet.writer(f, table.schema) as w:
+            w.write_table(table)
+    else:
+        parquet.write(table, f, atomic=how == "atomic")
+    assert _dictionary_encoded(f) == {"run": True, "label": True, "point": False, "value": False}
+    assert pq.read_table(f).equals(table)

@@ -8,19 +8,72 @@ from typing import Any
 
 COMPRESSION = "zstd"
 
+_PLAIN = ("float64", "float32", "int64", "int32", "int16", "int8", "uint64", "uint32")
+
+
+def column(values: Any) -> Any:
+    """A pyarrow array of a one-dimensional numpy array, without importing pandas.
+
+    ``pa.array`` imports pandas to ask whether its input is a pandas column, which costs a
+    sweep worker about 0.25 s; numbers and booleans are wrapped from their buffers instead
+    (numbers without a copy). Other types go through ``pa.array``.
+    """
+    import numpy as np
+    import pyarrow as pa
+
+    v = np.asarray(values)
+    if v.ndim != 1 or (v.dtype.name not in _PLAIN and v.dtype != np.bool_):
+        return pa.array(v)
+    if v.dtype == np.bool_:
+        data = pa.py_buffer(np.packbits(v, bitorder="little"))
+        return pa.Array.from_buffers(pa.bool_(), len(v), [None, data])
+    v = np.ascontiguousarray(v)
+    return pa.Array.from_buffers(pa.from_numpy_dtype(v.dtype), len(v), [None, pa.py_buffer(v)])
+
+
+def category(value: str, n: int) -> Any:
+    """A dictionary-encoded column of ``n`` copies of ``value`` (int32 indices), without pandas."""
+    import numpy as np
+    import pyarrow as pa
+
+    text = value.encode()
+    offsets = pa.py_buffer(np.array([0, len(text)], dtype=np.int32))
+    words = pa.Array.from_buffers(pa.string(), 1, [None, offsets, pa.py_buffer(text)])
+    return pa.DictionaryArray.from_arrays(column(np.zeros(n, dtype=np.int32)), words)
+
+
+def dictionary_columns(schema: Any) -> list[str]:
+    """The columns written with a dictionary: text and categories.
+
+    Numbers are written plain: a draw's values rarely repeat, and trying a dictionary on
+    each float column was three quarters of a write's time (13 ms against 3 ms for a
+    sweep chunk of 12,500 rows), for a file a fifth larger.
+    """
+    import pyarrow as pa
+
+    return [
+        f.name
+        for f in schema
+        if pa.types.is_dictionary(f.type)
+        or pa.types.is_string(f.type)
+        or pa.types.is_large_string(f.type)
+    ]
+
 
 def write(table: Any, file: Path, *, atomic: bool = False) -> Path:
-    """Write a pyarrow ``table`` to ``file`` (zstd); with ``atomic``, via a temporary file
-    renamed into place, so that the file exists only once it is complete."""
+    """Write a pyarrow ``table`` to ``file`` (zstd, dictionaries for text only); with
+    ``atomic``, via a temporary file renamed into place, so that the file exists only once
+    it is complete."""
     import pyarrow.parquet as pq
 
     file = Path(file)
+    settings = {"compression": COMPRESSION, "use_dictionary": dictionary_columns(table.schema)}
     if not atomic:
-        pq.write_table(table, file, compression=COMPRESSION)
+        pq.write_table(table, file, **settings)
         return file
     tmp = file.with_name(file.name + ".tmp")
     try:
-        pq.write_table(table, tmp, compression=COMPRESSION)
+        pq.write_table(table, tmp, **settings)
         os.replace(tmp, file)
     except BaseException:  # a full disk, an interrupt: no half-written file is left
         tmp.unlink(missing_ok=True)
@@ -32,7 +85,9 @@ def writer(file: Path, schema: Any) -> Any:
     """A pyarrow ``ParquetWriter`` to ``file`` with the settings of :func:`write`."""
     import pyarrow.parquet as pq
 
-    return pq.ParquetWriter(file, schema, compression=COMPRESSION)
+    return pq.ParquetWriter(
+        file, schema, compression=COMPRESSION, use_dictionary=dictionary_columns(schema)
+    )
 
 
 def read(file: Path, *, what: str = "a parquet file written by h200cast") -> Any:

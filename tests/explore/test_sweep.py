@@ -230,6 +230,36 @@ def test_resume_reuses_nothing_after_a_parameter_file_changes(
     assert m["chunks_reused"] == 0 and sorted(evaluated) == [0, 1, 2, 3]
 
 
+def test_a_worker_loads_each_run_once_and_again_after_a_parameter_file_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The setup a worker keeps between chunks is keyed on the sweep's inputs: a changed
+    parameter file in the same process gives the changed results, not the cached ones."""
+    import shutil
+
+    from h200cast.results import scenarios
+
+    params = tmp_path / "params"
+    shutil.copytree(ROOT / "params", params)
+    spec = _small(tmp_path)
+    loads, real_load = [], scenarios.load_scenario
+    monkeypatch.setattr(
+        scenarios, "load_scenario", lambda *a, **k: loads.append(1) or real_load(*a, **k)
+    )
+    sweep._run_setup.cache_clear()
+    sweep.run_sweep(spec, tmp_path / "a", jobs=1, quiet=True, params_dir=params)
+    assert len(loads) == 1  # four chunks of one run: the scenario is loaded once
+    base = params / "base.yaml"  # the fee rate, which the sweep does not vary: 25% to 20%
+    base.write_text(base.read_text().replace("    value: 0.25\n", "    value: 0.2\n", 1))
+    sweep.run_sweep(spec, tmp_path / "b", jobs=1, quiet=True, params_dir=params)
+    assert len(loads) == 2
+    fee = "us_fee_revenue_total_usd"
+    a = pq.read_table(tmp_path / "a" / "results.parquet").column(fee).to_numpy()
+    b = pq.read_table(tmp_path / "b" / "results.parquet").column(fee).to_numpy()
+    # the duty is the rate times what ships; the rate moves what ships by less than 0.01%
+    assert a.max() > 0 and np.allclose(b, 0.8 * a, rtol=1e-3)
+
+
 def test_grid_design_is_the_product_of_the_values(tmp_path: Path) -> None:
     spec = _small(
         tmp_path,

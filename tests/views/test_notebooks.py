@@ -356,3 +356,30 @@ def test_a_figure_shows_as_its_chart_and_names_its_data(tmp_path: Path) -> None:
     _, meta = linked._repr_mimebundle_()
     assert meta["h200cast"] == {"data": "x.csv"} and (tmp_path / "x.csv").is_file()
     assert repr(linked) == repr(shown[0])  # text/plain: the same bytes from run to run
+
+
+def test_a_saved_static_figure_shows_the_drawing_it_saved(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The SVG shown is the one written, byte for byte, and the chart is not converted again;
+    under another renderer the chart draws itself."""
+    import altair as alt
+
+    from h200cast import figures, notebook
+    from h200cast.api import run
+
+    before = alt.renderers.active
+    monkeypatch.setenv("H200CAST_STATIC_CHARTS", "1")
+    notebook.setup()
+    shown = figures.shortfall_by_run([run(stance="open_market", draws=50)])
+    own = shown[0]._repr_mimebundle_()
+    linked = notebook.figure(str(tmp_path), "x", shown)
+    monkeypatch.setattr(type(shown[0]), "to_dict", lambda *a, **k: pytest.fail("converted again"))
+    data, meta = linked._repr_mimebundle_()
+    assert data == own == {"image/svg+xml": (tmp_path / "x.svg").read_text(encoding="utf-8")}
+    assert meta == {"h200cast": {"data": "x.csv"}}
+    monkeypatch.undo()
+    with alt.renderers.enable("json"):
+        data, meta = linked._repr_mimebundle_()
+    assert "application/json" in data and meta["h200cast"] == {"data": "x.csv"}
+    alt.renderers.enable(before)

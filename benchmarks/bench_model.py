@@ -179,10 +179,50 @@ def _sweep_cli(spec: Path, out: Path, *extra: str) -> tuple[float, float]:
     return time.perf_counter() - t, cpu() - c
 
 
-def sweep_rows(repeat: int = 3) -> list[tuple[str, str]]:
-    """A 100,000-point sweep of one stance (one run per point) with 1 and 2 local workers and
-    on a Dask cluster of 1 and 2 workers, and Sobol indices of 10 inputs."""
+def _spec(points: int) -> dict[str, Any]:
+    """The benchmark sweep: one stance, one run per point, 10 inputs, chunks of 12,500 rows."""
+    return {
+        "name": "bench",
+        "description": "benchmark",
+        "design": {"method": "lhs", "points": points, "seed": 1},
+        "inputs": {k: {"low": lo, "high": hi} for k, (lo, hi) in SWEEP_INPUTS.items()},
+        "runs": {"stances": ["open_market"]},
+        "outputs": ["us_fee_revenue_total_usd", "shipments_total_units"],
+        "chunk_rows": 12_500,
+    }
+
+
+def _jobs_rows(f: Path, out: Path, points: int, repeat: int) -> list[tuple[str, str]]:
+    """``h200cast sweep`` of ``points`` with ``--jobs 1`` and ``--jobs 2``, interleaved."""
     import shutil
+
+    times: dict[str, list[tuple[float, float]]] = {"1": [], "2": []}
+    for _ in range(repeat):  # interleaved: one worker, then two
+        for jobs in times:
+            shutil.rmtree(out, ignore_errors=True)
+            times[jobs].append(_sweep_cli(f, out, "--jobs", jobs))
+    one = statistics.median(w for w, _ in times["1"])
+    two = statistics.median(w for w, _ in times["2"])
+    rows = []
+    for jobs, label in (("1", "in-process"), ("2", "2 local workers")):
+        w = statistics.median(x for x, _ in times[jobs])
+        c = statistics.median(x for _, x in times[jobs])
+        rows.append(
+            (
+                f"`h200cast sweep`: {points:,} points x 1 stance, one run each, 10 inputs, "
+                f"{-(-points // 12_500)} chunks, `--jobs {jobs}` ({label}; median of {repeat}, "
+                "interleaved)",
+                f"{w:.2f} s wall, {c:.2f} s CPU"
+                + (f"; {one / two:.2f}x `--jobs 1`" if jobs == "2" else ""),
+            )
+        )
+    return rows
+
+
+def sweep_rows(repeat: int = 3) -> list[tuple[str, str]]:
+    """Sweeps of 100,000 and 1,000,000 points of one stance (one run per point) with 1 and 2
+    local workers, the first on a Dask cluster of 1 and 2 workers, and Sobol indices of 10
+    inputs."""
     import tempfile
 
     import yaml
@@ -190,37 +230,14 @@ def sweep_rows(repeat: int = 3) -> list[tuple[str, str]]:
     from h200cast.explore import sweep
     from h200cast.explore.sensitivity import model_sobol
 
-    spec = {
-        "name": "bench",
-        "description": "benchmark",
-        "design": {"method": "lhs", "points": 100_000, "seed": 1},
-        "inputs": {k: {"low": lo, "high": hi} for k, (lo, hi) in SWEEP_INPUTS.items()},
-        "runs": {"stances": ["open_market"]},
-        "outputs": ["us_fee_revenue_total_usd", "shipments_total_units"],
-        "chunk_rows": 12_500,
-    }
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         f = Path(tmp) / "bench.yaml"
-        f.write_text(yaml.safe_dump(spec))
-        times: dict[str, list[tuple[float, float]]] = {"1": [], "2": []}
-        for _ in range(repeat):  # interleaved: one worker, then two
-            for jobs in times:
-                shutil.rmtree(Path(tmp) / "out", ignore_errors=True)
-                times[jobs].append(_sweep_cli(f, Path(tmp) / "out", "--jobs", jobs))
-        one = statistics.median(w for w, _ in times["1"])
-        two = statistics.median(w for w, _ in times["2"])
-        for jobs, label in (("1", "in-process"), ("2", "2 local workers")):
-            w = statistics.median(x for x, _ in times[jobs])
-            c = statistics.median(x for _, x in times[jobs])
-            rows.append(
-                (
-                    f"`h200cast sweep`: 100,000 points x 1 stance, one run each, 10 inputs, "
-                    f"8 chunks, `--jobs {jobs}` ({label}; median of {repeat}, interleaved)",
-                    f"{w:.2f} s wall, {c:.2f} s CPU"
-                    + (f"; {one / two:.2f}x `--jobs 1`" if jobs == "2" else ""),
-                )
-            )
+        f.write_text(yaml.safe_dump(_spec(100_000)))
+        rows += _jobs_rows(f, Path(tmp) / "out", 100_000, repeat)
+        big = Path(tmp) / "bench-1m.yaml"
+        big.write_text(yaml.safe_dump(_spec(1_000_000)))
+        rows += _jobs_rows(big, Path(tmp) / "out", 1_000_000, 2)
         rows += _dask_rows(sweep, f, Path(tmp))
     t = time.perf_counter()
     model_sobol(

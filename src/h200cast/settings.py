@@ -8,7 +8,9 @@ pointed elsewhere by its variable:
 * ``H200CAST_DATA``: the data folder (``data/``: evidence, history, observations);
 * ``H200CAST_VINTAGE``: the vintage used when none is named (unset: the latest);
 * ``H200CAST_STATIC_CHARTS``: ``1`` forces static SVG charts, ``0`` interactive ones
-  (unset: static everywhere but a Jupyter server).
+  (unset: static everywhere but a Jupyter server);
+* ``H200CAST_MALLOC``: ``system`` keeps glibc's own malloc thresholds (unset: the engine
+  raises them, :mod:`h200cast.engine.memory`).
 
 The notebooks and ``reports/`` always belong to the checkout: a copy of ``params/``
 elsewhere changes the inputs, not where the notebooks live.
@@ -24,6 +26,7 @@ DATA_ENV = "H200CAST_DATA"
 STATIC_ENV = "H200CAST_STATIC_CHARTS"
 PNG_ENV = "H200CAST_PNG_CHARTS"
 VINTAGE_ENV = "H200CAST_VINTAGE"
+MALLOC_ENV = "H200CAST_MALLOC"
 JUPYTER_SESSION_ENV = "JPY_SESSION_NAME"
 """Set by a Jupyter server in each kernel it starts; papermill and nbval do not set it."""
 
@@ -108,3 +111,8 @@ def static_charts() -> bool:
     if chosen:
         return chosen != "0"
     return not os.environ.get(JUPYTER_SESSION_ENV)
+
+
+def system_malloc() -> bool:
+    """Whether ``H200CAST_MALLOC=system`` asks the engine to leave malloc's thresholds alone."""
+    return os.environ.get(MALLOC_ENV, "").strip().lower() == "system"

@@ -22,6 +22,8 @@ import functools
 import os
 import sys
 
+from h200cast import settings
+
 M_TRIM_THRESHOLD = -1
 M_MMAP_THRESHOLD = -3
 """mallopt's parameter numbers (glibc's malloc.h)."""
@@ -38,7 +40,7 @@ USER_SETTINGS = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "GLIBC_TUNA
 @functools.cache
 def reuse_freed_memory() -> bool:
     """Raise glibc's mmap and trim thresholds for this process, once; whether they were set."""
-    if not sys.platform.startswith("linux") or os.environ.get("H200CAST_MALLOC") == "system":
+    if not sys.platform.startswith("linux") or settings.system_malloc():
         return False
     if any(k in os.environ for k in USER_SETTINGS):
         return False

@@ -25,6 +25,16 @@ def _start(args: list[str], cwd: Path) -> subprocess.Popen[str]:
     )
 
 
+def _wait_for_work(chunks: Path, *, sweep: bool) -> None:
+    """Until the command is inside its work: a sweep's first finished chunk, or 2 s for a run."""
+    if not sweep:
+        time.sleep(2.0)  # past start-up, inside a run of 400,000 draws (about 10 s)
+        return
+    deadline = time.monotonic() + 60
+    while not list(chunks.glob("*.parquet")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
 @pytest.mark.parametrize(
     "args",
     [
@@ -37,16 +47,16 @@ def _start(args: list[str], cwd: Path) -> subprocess.Popen[str]:
 def test_sigterm_exits_130_and_leaves_nothing(args: list[str], tmp_path: Path) -> None:
     keep = tmp_path / "mine.txt"
     keep.write_text("a user's file")
-    # a sweep long enough to be caught at work: 200,000 rows in chunks of 2,000
+    # a sweep long enough to be caught at work: 2,000,000 rows in chunks of 2,000
     (tmp_path / "long.yaml").write_text(
         "name: long\ndescription: long enough to interrupt\n"
-        "design: {method: lhs, points: 20000, seed: 1}\n"
+        "design: {method: lhs, points: 200000, seed: 1}\n"
         "inputs:\n  money.price_usd: {low: 20000, high: 35000}\n"
         "runs: {stances: [selective_approval]}\noutputs: [shipments_total_units]\n"
         "others: sampled\ndraws_per_point: 10\nchunk_rows: 2000\n"
     )
     proc = _start([a.replace("{T}", str(tmp_path)) for a in args], tmp_path)
-    time.sleep(2.0)  # past start-up, inside the work
+    _wait_for_work(tmp_path / "out" / "chunks", sweep=args[0] == "sweep")
     assert proc.poll() is None, "the command ended before it could be interrupted"
     proc.send_signal(signal.SIGTERM)
     _out, err = proc.communicate(timeout=60)

@@ -1,9 +1,10 @@
 """How much a run may ask of the machine, checked before the work starts.
 
-The engine holds every monthly series as a (draws x months) array of float64; its peak
-memory was measured at about 162 bytes per draw-month (issue 14's measurement at
-100,000 draws x 36 months). A run of more than :data:`STREAM_CELLS` draw-months is made
-in chunks (:func:`h200cast.engine.model.simulate_chunks`) and keeps only each draw's
+The engine holds every monthly series as a (draws x months) array of float64; a run's
+peak memory, with the metrics summary's derived series, was measured at 330-405 bytes
+per draw-month (``h200cast run --json`` at 50,000 to 230,000 draws x 36 months on
+2026-12-07; 162 bytes before model 2's market balance). A run of more than
+:data:`STREAM_CELLS` draw-months is made in chunks (:func:`h200cast.engine.model.simulate_chunks`) and keeps only each draw's
 parameters and metrics, a few hundred bytes a draw, besides one chunk. A run whose
 estimate exceeds the memory the machine has available is refused with the estimate and
 the limit, instead of running until it is killed or failing inside numpy.
@@ -15,8 +16,9 @@ import os
 
 from h200cast.errors import InputError
 
-BYTES_PER_DRAW_MONTH = 200
-"""Peak memory per draw and month, rounded up from the measured 162 bytes."""
+BYTES_PER_DRAW_MONTH = 500
+"""Peak memory per draw and month, rounded up from the measured 330-405 bytes
+(``tests/engine/test_limits.py`` measures a run against it)."""
 
 STREAM_CELLS = 2**23
 """Above this many draw-months (233,016 draws over 36 months) a run is made in chunks."""

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import hypothesis.extra.numpy as hnp
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from h200cast.io import parquet
 
@@ -71,3 +75,24 @@ def test_only_text_and_categories_get_a_dictionary(tmp_path: Path, how: str) -> 
         parquet.write(table, f, atomic=how == "atomic")
     assert _dictionary_encoded(f) == {"run": True, "label": True, "point": False, "value": False}
     assert pq.read_table(f).equals(table)
+
+
+@given(
+    values=hnp.arrays(
+        st.sampled_from([np.float64, np.int64, np.int32, np.bool_]),
+        st.integers(0, 300),
+    ),
+    step=st.integers(1, 3),
+)
+def test_a_numpy_column_is_the_array_pyarrow_makes(values: np.ndarray, step: int) -> None:
+    """column() wraps a buffer instead of calling pa.array: the same values and type, also for
+    a strided slice (the booleans bit-packed)."""
+    v = values[::step]
+    got = parquet.column(v)
+    assert got.type == pa.array(v).type and got.equals(pa.array(v))
+
+
+def test_a_category_is_one_word_repeated() -> None:
+    got = parquet.category("selective_approval", 4)
+    assert got.equals(pa.array(["selective_approval"] * 4).dictionary_encode())
+    assert got.type == pa.dictionary(pa.int32(), pa.string())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -65,6 +66,7 @@ print(json.dumps({"code": code, "grew": (kb("VmHWM:") - before) * 1024}), file=s
 """
 
 
+@pytest.mark.skipif(not Path("/proc/self/status").is_file(), reason="reads /proc (Linux)")
 def test_the_estimate_covers_a_real_run_in_one_piece() -> None:
     """The peak memory a run adds to its process stays within the estimate of need_bytes."""
     import json

@@ -15,6 +15,7 @@ what the suite promises about the notebooks:
 from __future__ import annotations
 
 import ast
+import base64
 import os
 import re
 import subprocess
@@ -383,3 +384,59 @@ def test_a_saved_static_figure_shows_the_drawing_it_saved(
         data, meta = linked._repr_mimebundle_()
     assert "application/json" in data and meta["h200cast"] == {"data": "x.csv"}
     alt.renderers.enable(before)
+
+
+def test_under_the_runner_the_worker_draws_what_the_kernel_shows_and_saves(
+    tmp_path: Path,
+) -> None:
+    """A kernel under the runner never starts vl-convert: it leaves each chart to the
+    worker, which shows the same SVG and writes the same files the kernel would have, for a
+    figure (shown), a chart only saved (never shown) and a plain chart (shown only)."""
+    from h200cast.report.runner import Job, execute
+    from h200cast.views import charts
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell(
+            "import sys\n"
+            "import altair as alt, pandas as pd\n"
+            "from h200cast import notebook\n"
+            "notebook.setup()\n"
+            "def chart(k):\n"
+            "    df = pd.DataFrame({'x': [1, 2, 3], 'y': [k, 1.0, 3.5]})\n"
+            "    return alt.Chart(df).mark_line(clip=True).encode(x='x:Q', y='y:Q')\n"
+            f"out = {str(tmp_path / 'files')!r}"
+        ),
+        nbformat.v4.new_code_cell("notebook.figure(out, 'shown', (chart(1.0), chart(1.0).data))"),
+        nbformat.v4.new_code_cell("notebook.save(out, 'saved', chart=chart(2.0))\nNone"),
+        nbformat.v4.new_code_cell("chart(3.0)"),
+        nbformat.v4.new_code_cell("print('vl_convert' in sys.modules)"),
+    ]
+    source = tmp_path / "charts.ipynb"
+    nbformat.write(nb, source)
+    png = (("H200CAST_PNG_CHARTS", "1"),)
+    done = execute(Job(source, tmp_path / "out.ipynb", {}, env=png, html=tmp_path / "out.html"))
+    assert done.ok, done.error
+    ran = nbformat.read(tmp_path / "out.ipynb", 4)
+    assert ran.cells[4].outputs[0]["text"].strip() == "False"  # the kernel drew nothing
+    shown = [o for c in ran.cells for o in c.outputs if "data" in o]
+    assert all(charts.DEFERRED not in o["data"] for o in shown)
+    import altair as alt
+    import pandas as pd
+
+    def drawn(k: float) -> str:  # here, in a process that has drawn other charts before
+        df = pd.DataFrame({"x": [1, 2, 3], "y": [k, 1.0, 3.5]})
+        return charts.svg(alt.Chart(df).mark_line(clip=True).encode(x="x:Q", y="y:Q").to_dict())
+
+    files = tmp_path / "files"
+    assert shown[0]["data"]["image/svg+xml"] == drawn(1.0) == (files / "shown.svg").read_text()
+    assert shown[0]["metadata"] == {"h200cast": {"data": "shown.csv"}}
+    assert (files / "saved.svg").read_text() == drawn(2.0)
+    assert shown[1]["data"]["image/svg+xml"] == drawn(3.0)
+    for name in ("shown", "saved"):
+        assert (files / f"{name}.png").read_bytes()[:4] == b"\x89PNG"
+    written = sorted(f.name for f in files.iterdir())
+    assert written == ["saved.png", "saved.svg", "shown.csv", "shown.png", "shown.svg"]
+    page = (tmp_path / "out.html").read_text(encoding="utf-8")
+    images = re.findall(r'src="data:image/svg\+xml;base64,([^"]+)"', page)
+    assert [base64.b64decode(x).decode() for x in images] == [drawn(1.0), drawn(3.0)]

@@ -3,7 +3,9 @@
 Notebooks run in separate processes, never threads (kernels and papermill are not
 thread-safe); with 2 cores, 2 workers is the ceiling. Calling papermill's API from a
 worker saves its command-line start-up for every notebook. Under the runner, charts
-render as SVG (``H200CAST_STATIC_CHARTS=1``), so outputs are static and byte-stable.
+render as SVG (``H200CAST_STATIC_CHARTS=1``), so outputs are static and byte-stable, and
+the worker draws them once the notebook has run (``H200CAST_DEFER_CHARTS=1``): one
+vl-convert per worker, started while its first kernel starts, instead of one per kernel.
 
 On POSIX each kernel talks over IPC sockets in its own temporary directory. Over TCP,
 kernels started at the same moment in different workers pick "free" ports that the
@@ -116,11 +118,16 @@ def execute(job: Job) -> Outcome:
     import papermill as pm
 
     log_start = os.lseek(2, 0, os.SEEK_END) if _WORKER_LOG else 0
-    saved = {name: os.environ.get(name) for name, _ in job.env}
-    os.environ.update({settings.STATIC_ENV: "1", **dict(job.env)})  # the kernel inherits them
+    work = tempfile.TemporaryDirectory(prefix="h200k-")  # the kernel's sockets, its charts
+    charts = Path(work.name) / "charts"
+    charts.mkdir()
+    # the kernel inherits them: static charts, which it leaves to this process to draw
+    env = {settings.STATIC_ENV: "1", settings.DEFER_ENV: str(charts), **dict(job.env)}
+    saved = {name: os.environ.get(name) for name in env}
+    os.environ.update(env)
     start = time.perf_counter()
     try:
-        with tempfile.TemporaryDirectory(prefix="h200k-") as sockets:
+        with work:
             nb = pm.execute_notebook(
                 str(job.notebook),
                 str(job.output),
@@ -129,11 +136,14 @@ def execute(job: Job) -> Outcome:
                 progress_bar=False,
                 log_output=False,
                 kernel_name="python3",
-                config=kernel_config(Path(sockets)),
+                config=kernel_config(Path(work.name)),
                 shutdown_kernel="immediate",
             )
-        import nbformat
+            import nbformat
 
+            from h200cast.views.charts import draw_deferred
+
+            draw_deferred(nb, charts)
         nb = settled(clean(nb) if job.clean else nb, job.shown)
         nbformat.write(nb, str(job.output))
         if job.html is not None:
@@ -227,6 +237,13 @@ def _worker_started() -> None:
         os.close(fd)
         _WORKER_LOG = True
     signal.signal(signal.SIGTERM, interrupt)
+    import threading
+
+    from h200cast.views import charts
+
+    # the kernels leave their charts to this process (settings.deferred_charts): it starts
+    # vl-convert once, while its first kernel starts, not once per notebook
+    threading.Thread(target=charts.warm, name="h200cast-warm-vl-convert", daemon=True).start()
 
 
 def execute_many(

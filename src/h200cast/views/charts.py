@@ -8,7 +8,9 @@ one band. Inputs are the tidy tables of :mod:`h200cast.frames`.
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -325,7 +327,7 @@ def heatmap(df: pd.DataFrame, title: str, caption: str | Sequence[str] | None = 
     cells = base.mark_rect().encode(
         color=alt.Color(
             "value:Q",
-            legend=None,  # values are printed; a gradient legend's SVG id depends on prior renders
+            legend=None,  # the values are printed in the cells
             scale=alt.Scale(
                 domain=[0, 1], range=["#ffffff", "#08519c"], interpolate="rgb", clamp=True
             ),
@@ -347,43 +349,119 @@ def _svg(spec_json: str) -> str:
     from altair.utils._importers import vl_version_for_vl_convert
 
     svg: str = vlc.vegalite_to_svg(json.loads(spec_json), vl_version=vl_version_for_vl_convert())
-    return svg
+    return stable_ids(svg, hashlib.sha256(spec_json.encode()).hexdigest()[:12])
+
+
+_ID = re.compile(r'(\bid="|url\(#|href="#)([^")]+)')
+
+
+def stable_ids(svg: str, key: str) -> str:
+    """``svg`` with the ids of its clip paths and gradients named from ``key``, not counted.
+
+    vl-convert numbers them over every drawing its process makes, so a chart's bytes
+    would depend on what that process drew before it. Named from the spec's hash, they
+    are the same wherever the chart is drawn, and differ between charts shown on one page.
+    """
+    found = dict.fromkeys(re.findall(r'\bid="([^"]+)"', svg))
+    if not found:
+        return svg
+    names = {old: f"h{key}-{i}" for i, old in enumerate(found)}
+    return _ID.sub(lambda m: m.group(1) + names.get(m.group(2), m.group(2)), svg)
 
 
 def svg(spec: Mapping[str, Any]) -> str:
     """A Vega-Lite spec drawn as SVG by vl-convert, as Altair's ``svg`` renderer draws it.
 
-    Offline and byte-stable. A spec already drawn in this process is not drawn again: a
-    notebook shows a chart and saves it, and both are the same drawing.
+    Offline and byte-stable, whatever was drawn before in the process. A spec already
+    drawn in this process is not drawn again: a notebook shows a chart and saves it, and
+    both are the same drawing.
     """
     return _svg(json.dumps(spec, sort_keys=True))
 
 
-def svg_renderer(spec: dict[str, Any], **_: Any) -> dict[str, str]:
-    """Altair's ``svg`` renderer, drawing through :func:`svg` (registered as ``h200cast_svg``)."""
+def svg_renderer(spec: dict[str, Any], **_: Any) -> dict[str, Any]:
+    """Altair's ``svg`` renderer, drawing through :func:`svg` (registered as ``h200cast_svg``);
+    under the notebook runner (:func:`h200cast.settings.deferred_charts`), left to it."""
+    from h200cast import settings
+
+    if settings.deferred_charts() is not None:
+        return deferred(spec)
     return {"image/svg+xml": svg(spec)}
 
 
 def warm() -> None:
     """Draw a one-mark chart, so that vl-convert's start (about 0.8 s) is paid before the
-    first real chart; run in a thread while the model runs. It draws no clip or gradient,
-    whose SVG ids would count this drawing."""
+    first real chart; run in a thread while other work goes on."""
     svg({"mark": "point", "data": {"values": [{"x": 0}]}, "encoding": {"x": {"field": "x"}}})
 
 
 def save(chart: alt.TopLevelMixin, folder: Path, name: str, png: bool | None = None) -> str:
     """Write ``chart`` as ``NAME.svg`` into ``folder`` (and ``NAME.png`` at scale 2 when
     ``png``, by default when :func:`h200cast.settings.png_charts`); return the SVG."""
+    spec: Any = chart.to_dict()
+    return _draw(spec, folder / f"{name}.svg", _png_file(folder, name, png))
+
+
+def _png_file(folder: Path, name: str, png: bool | None) -> Path | None:
     from h200cast import settings
 
-    spec: Any = chart.to_dict()
+    return folder / f"{name}.png" if (settings.png_charts() if png is None else png) else None
+
+
+def _draw(spec: Any, svg_file: Path | None, png_file: Path | None) -> str:
+    """Draw ``spec`` as SVG, write it to ``svg_file`` and a PNG to ``png_file`` (each if given)."""
     drawn = svg(spec)
-    (folder / f"{name}.svg").write_text(drawn, encoding="utf-8")
-    if settings.png_charts() if png is None else png:
+    if svg_file is not None:
+        svg_file.write_text(drawn, encoding="utf-8")
+    if png_file is not None:
         import vl_convert as vlc
 
-        (folder / f"{name}.png").write_bytes(vlc.vegalite_to_png(spec, scale=2))
+        png_file.write_bytes(vlc.vegalite_to_png(spec, scale=2))
     return drawn
+
+
+DEFERRED = "application/vnd.h200cast.chart+json"
+"""The output of a chart left to the notebook runner to draw: its Vega-Lite spec."""
+
+
+def deferred(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """What a kernel shows for a chart the runner draws (:func:`draw_deferred`)."""
+    return {DEFERRED: spec}
+
+
+def defer(
+    chart: alt.TopLevelMixin, folder: Path, name: str, spool: Path, png: bool | None = None
+) -> dict[str, Any]:
+    """:func:`save`, left to the runner: the files to write go into ``spool``, a folder the
+    runner reads once the notebook has run; the output to show."""
+    spec: Any = chart.to_dict()
+    svg_file, png_file = folder / f"{name}.svg", _png_file(folder, name, png)
+    job = {"spec": spec, "svg": str(svg_file), "png": str(png_file) if png_file else None}
+    (spool / f"{len(list(spool.iterdir())):05d}.json").write_text(
+        json.dumps(job, sort_keys=True), encoding="utf-8"
+    )
+    return deferred(spec)
+
+
+def draw_deferred(nb: Any, spool: Path) -> int:
+    """Draw what a kernel left to the runner: the files of every chart it saved into
+    ``spool`` (:func:`defer`), in order, and the SVG of every chart it showed
+    (:data:`DEFERRED`, replaced in the executed notebook); how many charts were shown.
+
+    The notebook and its files end as if the kernel had drawn them: :func:`svg` is
+    byte-stable whatever was drawn before.
+    """
+    for file in sorted(spool.glob("*.json")):
+        job = json.loads(file.read_text(encoding="utf-8"))
+        _draw(job["spec"], Path(job["svg"]), Path(job["png"]) if job["png"] else None)
+    shown = 0
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            data = output.get("data")
+            if data and DEFERRED in data:
+                data["image/svg+xml"] = svg(data.pop(DEFERRED))
+                shown += 1
+    return shown
 
 
 def histogram(

@@ -65,7 +65,8 @@ def setup() -> None:
 
 
 def _static_renderer() -> None:
-    """SVG charts drawn once each (shown and saved alike), vl-convert started in the background."""
+    """SVG charts drawn once each (shown and saved alike), vl-convert started in the background
+    (under the notebook runner, charts are left to its worker: see ``settings.deferred_charts``)."""
     import threading
 
     import altair as alt
@@ -75,7 +76,8 @@ def _static_renderer() -> None:
     if "h200cast_svg" not in alt.renderers.names():
         alt.renderers.register("h200cast_svg", charts.svg_renderer)
     alt.renderers.enable("h200cast_svg")
-    threading.Thread(target=charts.warm, name="h200cast-warm-vl-convert", daemon=True).start()
+    if settings.deferred_charts() is None:  # under the runner, its worker draws
+        threading.Thread(target=charts.warm, name="h200cast-warm-vl-convert", daemon=True).start()
 
 
 def _short_input_errors() -> None:
@@ -237,7 +239,11 @@ def save(
     table: pd.DataFrame | None = None,
 ) -> list[Path]:
     """With an ``output_dir``, write a chart as SVG (and PNG where
-    ``H200CAST_PNG_CHARTS=1``), or a table as CSV; else write nothing."""
+    ``H200CAST_PNG_CHARTS=1``), or a table as CSV; else write nothing.
+
+    Under the notebook runner a chart's files are written once the notebook has run, by
+    the runner's worker (``settings.deferred_charts``).
+    """
     if not output_dir:
         return []
     return _save(Path(output_dir), name, chart, table)[0]
@@ -245,25 +251,31 @@ def save(
 
 def _save(
     out: Path, name: str, chart: alt.TopLevelMixin | None, table: pd.DataFrame | None
-) -> tuple[list[Path], str | None]:
-    """:func:`save` into ``out``: the files written, and the chart's SVG (None without one)."""
+) -> tuple[list[Path], dict[str, Any] | None]:
+    """:func:`save` into ``out``: the files written, and the chart's output to show (its
+    SVG; under the notebook runner, what the runner draws and writes); None without one."""
     from h200cast.io.atomic import writing
 
-    written, drawn = [], None
+    written: list[Path] = []
+    shown = None
     # under a regular file, read-only, a full disk: one line naming output_dir, not a traceback
     with writing(out, "output_dir", kept="what was written before stays"):
         out.mkdir(parents=True, exist_ok=True)
         if chart is not None:
             from h200cast.views import charts
 
-            drawn = charts.save(chart, out, name)
+            spool = settings.deferred_charts()
+            if spool is not None:
+                shown = charts.defer(chart, out, name, spool)
+            else:
+                shown = {"image/svg+xml": charts.save(chart, out, name)}
             written.append(out / f"{name}.svg")
             if settings.png_charts():
                 written.append(out / f"{name}.png")
         if table is not None:
             table.to_csv(out / f"{name}.csv", index=False, lineterminator="\n")
             written.append(out / f"{name}.csv")
-    return written, drawn
+    return written, shown
 
 
 class Linked:
@@ -271,12 +283,15 @@ class Linked:
 
     It displays exactly as the chart does; its output's metadata carries
     ``{"h200cast": {"data": "NAME.csv"}}``, which the report's page template turns into a
-    link under the chart. ``svg`` is the drawing already saved: static charts show it
-    instead of converting the chart to a spec again (about 0.06 s a chart).
+    link under the chart. ``shown`` is the static output already made when it was saved
+    (its SVG, or what the runner draws): static charts show it instead of converting the
+    chart to a spec again (about 0.06 s a chart).
     """
 
-    def __init__(self, chart: alt.TopLevelMixin, data: str, svg: str | None = None) -> None:
-        self.chart, self.data, self.svg = chart, data, svg
+    def __init__(
+        self, chart: alt.TopLevelMixin, data: str, shown: dict[str, Any] | None = None
+    ) -> None:
+        self.chart, self.data, self.shown = chart, data, shown
 
     def __repr__(self) -> str:  # the output's text/plain, as the chart's: alt.Chart(...)
         return repr(self.chart)
@@ -286,8 +301,8 @@ class Linked:
     ) -> tuple[dict[str, Any], dict[str, Any]]:
         import altair as alt
 
-        if self.svg is not None and alt.renderers.active == "h200cast_svg":
-            return {"image/svg+xml": self.svg}, {"h200cast": {"data": self.data}}
+        if self.shown is not None and alt.renderers.active == "h200cast_svg":
+            return dict(self.shown), {"h200cast": {"data": self.data}}
         bundle = self.chart._repr_mimebundle_(include=include, exclude=exclude)
         data, meta = bundle if isinstance(bundle, tuple) else (bundle or {}, {})
         return data, {**meta, "h200cast": {"data": self.data}}
@@ -306,8 +321,8 @@ def figure(
     chart, table = shown
     if not output_dir:
         return chart
-    _, drawn = _save(Path(output_dir), name, chart, table)
-    return Linked(chart, f"{name}.csv", drawn)
+    _, output = _save(Path(output_dir), name, chart, table)
+    return Linked(chart, f"{name}.csv", output)
 
 
 def describe(result: Result, metric: str) -> str:

@@ -149,7 +149,7 @@ def grid(
             if vintage is not None:
                 for c in constraints(vintage, s, months):
                     keep &= c.holds(paths)
-            out = metric_values(paths)
+            out = metric_values(paths, [name for name, _, _ in OUTPUTS])
             mask = keep.reshape(len(combos), draws)
             for i, combo in enumerate(combos):
                 row: dict[str, Any] = {"run": label, FIELDS["supply.production_stop_month"]: stop}

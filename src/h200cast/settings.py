@@ -9,6 +9,9 @@ pointed elsewhere by its variable:
 * ``H200CAST_VINTAGE``: the vintage used when none is named (unset: the latest);
 * ``H200CAST_STATIC_CHARTS``: ``1`` forces static SVG charts, ``0`` interactive ones
   (unset: static everywhere but a Jupyter server);
+* ``H200CAST_PNG_CHARTS``: ``1`` saves a PNG beside each saved chart's SVG;
+* ``H200CAST_DEFER_CHARTS``: set by the notebook runner for each kernel, a folder: the
+  kernel leaves its static charts to the runner's worker to draw;
 * ``H200CAST_MALLOC``: ``system`` keeps glibc's own malloc thresholds (unset: the engine
   raises them, :mod:`h200cast.engine.memory`).
 

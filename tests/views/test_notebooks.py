@@ -440,3 +440,29 @@ def test_under_the_runner_the_worker_draws_what_the_kernel_shows_and_saves(
     page = (tmp_path / "out.html").read_text(encoding="utf-8")
     images = re.findall(r'src="data:image/svg\+xml;base64,([^"]+)"', page)
     assert [base64.b64decode(x).decode() for x in images] == [drawn(1.0), drawn(3.0)]
+
+
+def test_under_the_runner_a_failing_notebook_still_gets_the_charts_it_saved(
+    tmp_path: Path,
+) -> None:
+    """The charts a notebook saved before its failing cell are written, as its kernel wrote
+    them when it drew them itself; the page fails with the cell's error."""
+    from h200cast.report.runner import Job, execute
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell(
+            "import altair as alt, pandas as pd\n"
+            "from h200cast import notebook\n"
+            "notebook.setup()\n"
+            "df = pd.DataFrame({'x': [1, 2], 'y': [2.0, 1.0]})\n"
+            f"notebook.figure({str(tmp_path / 'files')!r}, 'kept', "
+            "(alt.Chart(df).mark_line().encode(x='x:Q', y='y:Q'), df))"
+        ),
+        nbformat.v4.new_code_cell("raise ValueError('this cell fails')"),
+    ]
+    source = tmp_path / "fails.ipynb"
+    nbformat.write(nb, source)
+    done = execute(Job(source, tmp_path / "out.ipynb", {}))
+    assert not done.ok and "this cell fails" in done.error
+    assert (tmp_path / "files" / "kept.svg").read_text().startswith("<svg")

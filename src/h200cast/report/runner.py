@@ -127,23 +127,27 @@ def execute(job: Job) -> Outcome:
     os.environ.update(env)
     start = time.perf_counter()
     try:
+        from h200cast.views.charts import draw_deferred
+
         with work:
-            nb = pm.execute_notebook(
-                str(job.notebook),
-                str(job.output),
-                parameters=job.parameters or None,
-                cwd=str(job.notebook.parent),
-                progress_bar=False,
-                log_output=False,
-                kernel_name="python3",
-                config=kernel_config(Path(work.name)),
-                shutdown_kernel="immediate",
-            )
-            import nbformat
-
-            from h200cast.views.charts import draw_deferred
-
+            try:
+                nb = pm.execute_notebook(
+                    str(job.notebook),
+                    str(job.output),
+                    parameters=job.parameters or None,
+                    cwd=str(job.notebook.parent),
+                    progress_bar=False,
+                    log_output=False,
+                    kernel_name="python3",
+                    config=kernel_config(Path(work.name)),
+                    shutdown_kernel="immediate",
+                )
+            except Exception:  # what it saved before the failing cell, as its kernel did
+                draw_deferred(None, charts)
+                raise
             draw_deferred(nb, charts)
+        import nbformat
+
         nb = settled(clean(nb) if job.clean else nb, job.shown)
         nbformat.write(nb, str(job.output))
         if job.html is not None:

@@ -446,7 +446,9 @@ def defer(
 def draw_deferred(nb: Any, spool: Path) -> int:
     """Draw what a kernel left to the runner: the files of every chart it saved into
     ``spool`` (:func:`defer`), in order, and the SVG of every chart it showed
-    (:data:`DEFERRED`, replaced in the executed notebook); how many charts were shown.
+    (:data:`DEFERRED`, replaced in the executed notebook ``nb``; None when the notebook
+    failed: its files are still written, as a kernel drawing them would have); how many
+    charts were shown.
 
     The notebook and its files end as if the kernel had drawn them: :func:`svg` is
     byte-stable whatever was drawn before.
@@ -455,6 +457,8 @@ def draw_deferred(nb: Any, spool: Path) -> int:
         job = json.loads(file.read_text(encoding="utf-8"))
         _draw(job["spec"], Path(job["svg"]), Path(job["png"]) if job["png"] else None)
     shown = 0
+    if nb is None:
+        return shown
     for cell in nb.cells:
         for output in cell.get("outputs", []):
             data = output.get("data")

@@ -4,8 +4,9 @@ Notebooks run in separate processes, never threads (kernels and papermill are no
 thread-safe); with 2 cores, 2 workers is the ceiling. Calling papermill's API from a
 worker saves its command-line start-up for every notebook. Under the runner, charts
 render as SVG (``H200CAST_STATIC_CHARTS=1``), so outputs are static and byte-stable, and
-the worker draws them once the notebook has run (``H200CAST_DEFER_CHARTS=1``): one
-vl-convert per worker, started while its first kernel starts, instead of one per kernel.
+the worker draws them once the notebook has run (``H200CAST_DEFER_CHARTS``, a folder
+per kernel): one vl-convert per worker, started while its first kernel starts, instead of
+one per kernel.
 
 On POSIX each kernel talks over IPC sockets in its own temporary directory. Over TCP,
 kernels started at the same moment in different workers pick "free" ports that the

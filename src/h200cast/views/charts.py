@@ -443,12 +443,11 @@ def defer(
     return deferred(spec)
 
 
-def draw_deferred(nb: Any, spool: Path) -> int:
+def draw_deferred(nb: Any, spool: Path) -> None:
     """Draw what a kernel left to the runner: the files of every chart it saved into
     ``spool`` (:func:`defer`), in order, and the SVG of every chart it showed
     (:data:`DEFERRED`, replaced in the executed notebook ``nb``; None when the notebook
-    failed: its files are still written, as a kernel drawing them would have); how many
-    charts were shown.
+    failed: its files are still written, as a kernel drawing them would have).
 
     The notebook and its files end as if the kernel had drawn them: :func:`svg` is
     byte-stable whatever was drawn before.
@@ -456,16 +455,11 @@ def draw_deferred(nb: Any, spool: Path) -> int:
     for file in sorted(spool.glob("*.json")):
         job = json.loads(file.read_text(encoding="utf-8"))
         _draw(job["spec"], Path(job["svg"]), Path(job["png"]) if job["png"] else None)
-    shown = 0
-    if nb is None:
-        return shown
-    for cell in nb.cells:
+    for cell in nb.cells if nb is not None else []:
         for output in cell.get("outputs", []):
             data = output.get("data")
             if data and DEFERRED in data:
                 data["image/svg+xml"] = svg(data.pop(DEFERRED))
-                shown += 1
-    return shown
 
 
 def histogram(

@@ -12,6 +12,8 @@ pointed elsewhere by its variable:
 * ``H200CAST_PNG_CHARTS``: ``1`` saves a PNG beside each saved chart's SVG;
 * ``H200CAST_DEFER_CHARTS``: set by the notebook runner for each kernel, a folder: the
   kernel leaves its static charts to the runner's worker to draw;
+* ``H200CAST_FORK_KERNELS``: ``0`` starts each of the runner's kernels afresh instead of
+  forking it from a warm template (:mod:`h200cast.report.kernels`);
 * ``H200CAST_MALLOC``: ``system`` keeps glibc's own malloc thresholds (unset: the engine
   raises them, :mod:`h200cast.engine.memory`).
 
@@ -31,6 +33,7 @@ PNG_ENV = "H200CAST_PNG_CHARTS"
 DEFER_ENV = "H200CAST_DEFER_CHARTS"
 VINTAGE_ENV = "H200CAST_VINTAGE"
 MALLOC_ENV = "H200CAST_MALLOC"
+FORK_KERNELS_ENV = "H200CAST_FORK_KERNELS"
 JUPYTER_SESSION_ENV = "JPY_SESSION_NAME"
 """Set by a Jupyter server in each kernel it starts; papermill and nbval do not set it."""
 
@@ -133,3 +136,9 @@ def static_charts() -> bool:
 def system_malloc() -> bool:
     """Whether ``H200CAST_MALLOC=system`` asks the engine to leave malloc's thresholds alone."""
     return os.environ.get(MALLOC_ENV, "").strip().lower() == "system"
+
+
+def fork_kernels() -> bool:
+    """Whether the notebook runner may fork its kernels from a warm template (unless
+    ``H200CAST_FORK_KERNELS=0``)."""
+    return os.environ.get(FORK_KERNELS_ENV, "") != "0"

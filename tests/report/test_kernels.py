@@ -1,0 +1,170 @@
+"""Kernels forked from a warm template (h200cast.report.kernels): the same kernel as a
+fresh start, the usual start whenever the template cannot fork, and no process left over."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+
+from h200cast.report import kernels
+from h200cast.report.runner import Job, execute, execute_many
+
+pytestmark = pytest.mark.skipif(not kernels.available(), reason="needs fork and pidfd_open")
+
+PROBE = (
+    "import os, sys, warnings\n"
+    "print(os.getcwd())\n"
+    "print(os.environ.get('H200CAST_PROBE'), os.environ.get('H200CAST_DEFER_CHARTS') is not None)\n"
+    "print(sys.argv, __name__)\n"
+    "print(sys.path)\n"
+    "print('vl_convert' in sys.modules)\n"
+    "from ipykernel.kernelapp import IPKernelApp\n"
+    "print(IPKernelApp.instance().parent_handle == os.getppid())  # it ends with its parent\n"
+    "warnings.warn('a warning the notebook shows')\n"
+)
+
+
+def _probe(folder: Path) -> Path:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell(PROBE),
+        nbformat.v4.new_code_cell("print(os.getppid())"),
+        nbformat.v4.new_code_cell("1 / 0"),
+    ]
+    path = folder / "probe.ipynb"
+    nbformat.write(nb, str(path))
+    return path
+
+
+def _code(path: Path) -> list[Any]:
+    """The code cells of an executed notebook (papermill puts a note on a failure first)."""
+    return [c for c in nbformat.read(path, 4).cells if c.cell_type == "code"]
+
+
+def _run(folder: Path, tag: str) -> list[tuple[list[Any], int]]:
+    """The probe run twice in this process (so that it starts a template when it can):
+    each run's outputs of the first and last cells, and its kernel's parent's pid."""
+    source = _probe(folder)
+    jobs = [
+        Job(source, folder / f"{tag}{i}.ipynb", {}, env=(("H200CAST_PROBE", "seen"),))
+        for i in range(2)
+    ]
+    outcomes = execute_many(jobs, workers=1, progress=False)
+    assert all(not o.ok and "ZeroDivisionError" in o.error for o in outcomes)
+    found = []
+    for job in jobs:
+        cells = _code(job.output)
+        shown = json.loads(  # but for the kernel's own pid, and its connection file's name
+            re.sub(
+                r"ipykernel_\d+|tmp\w+\.json",
+                "-",
+                json.dumps([cells[0].outputs, cells[2].outputs]),
+            )
+        )
+        found.append((shown, int(cells[1].outputs[0]["text"])))
+    return found
+
+
+def test_a_forked_kernel_shows_what_a_freshly_started_one_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    forked = _run(tmp_path, "forked")
+    monkeypatch.setenv("H200CAST_FORK_KERNELS", "0")
+    fresh = _run(tmp_path, "fresh")
+    # the same outputs, the warning and the traceback included, in the notebook's folder,
+    # with the job's environment, and neither imports vl-convert
+    assert [shown for shown, _ in forked] == [shown for shown, _ in fresh]
+    text = "".join(o.get("text", "") for o in forked[0][0][0])
+    lines = text.splitlines()
+    assert lines[:2] == [str(tmp_path), "seen True"] and lines[2].endswith("__main__")
+    assert lines[4:6] == ["False", "True"]  # no vl_convert; the parent it watches
+    assert "a warning the notebook shows" in json.dumps(forked[0][0])
+    assert "ZeroDivisionError" in json.dumps(forked[0][0][1])
+    # a fresh kernel is this process's child; a forked one is the template's
+    assert {parent for _, parent in fresh} == {os.getpid()}
+    assert all(parent != os.getpid() for _, parent in forked)
+    assert len({parent for _, parent in forked}) == 1  # one template for both
+
+
+def test_kernels_start_the_usual_way_when_the_template_cannot_fork(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = _probe(tmp_path)
+    broken = kernels.Template([sys.executable, "-c", "print('not a template')"])
+    monkeypatch.setattr(kernels, "_TEMPLATE", broken)
+    try:
+        for i in range(2):  # the second finds it gone at once
+            done = execute(Job(source, tmp_path / f"out{i}.ipynb", {}))
+            assert "ZeroDivisionError" in done.error
+            cells = _code(tmp_path / f"out{i}.ipynb")
+            assert int(cells[1].outputs[0]["text"]) == os.getpid()
+        assert broken.state == "gone"
+    finally:
+        broken.close()
+
+
+def test_no_template_when_forking_is_turned_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("H200CAST_FORK_KERNELS", "0")
+    assert not kernels.available()
+    assert kernels.start_template() is None
+    assert kernels.papermill_arguments() == {}
+
+
+def _children(pid: int) -> list[str]:
+    """The states (R, S, Z, ...) of ``pid``'s children."""
+    states = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            fields = stat[stat.rindex(")") + 2 :].split()
+            if int(fields[1]) == pid:
+                states.append(fields[0])
+    return states
+
+
+def test_the_template_reaps_its_kernels_and_ends_when_stopped(tmp_path: Path) -> None:
+    source = _probe(tmp_path)
+    t = kernels.start_template()
+    assert t is not None
+    try:
+        for i in range(3):
+            done = execute(Job(source, tmp_path / f"out{i}.ipynb", {}))
+            assert "ZeroDivisionError" in done.error
+            parent = int(_code(tmp_path / f"out{i}.ipynb")[1].outputs[0]["text"])
+            assert parent == t.process.pid
+        deadline = time.monotonic() + 5
+        while _children(t.process.pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _children(t.process.pid) == []  # every kernel ended and was reaped
+    finally:
+        kernels.stop_template()
+    assert t.process.returncode == 0 and kernels.template() is None
+
+
+def test_a_forked_process_handle_polls_waits_and_kills() -> None:
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        handle = kernels.Forked(child.pid)
+        assert handle.poll() is None
+        with pytest.raises(subprocess.TimeoutExpired):
+            handle.wait(timeout=0.05)
+        handle.kill()
+        assert handle.wait(timeout=10) == 0 and handle.poll() == 0
+        assert handle.fd is None  # its pidfd is closed once it has ended
+        handle.kill()  # a signal to an ended kernel goes nowhere
+    finally:
+        child.kill()
+        child.wait()
+    assert child.returncode == -9

@@ -119,6 +119,21 @@ def test_no_template_when_forking_is_turned_off(monkeypatch: pytest.MonkeyPatch)
     assert kernels.papermill_arguments() == {}
 
 
+def test_no_template_where_the_system_has_no_pidfds(monkeypatch: pytest.MonkeyPatch) -> None:
+    def missing(pid: int, flags: int = 0) -> int:  # as on Linux before 5.3
+        raise OSError(38, "Function not implemented")
+
+    monkeypatch.setattr(os, "pidfd_open", missing)
+    kernels._pidfds.cache_clear()
+    try:
+        assert not kernels.available()
+        assert kernels.start_template() is None
+    finally:
+        monkeypatch.undo()
+        kernels._pidfds.cache_clear()
+    assert kernels.available()  # with pidfds again
+
+
 def _children(pid: int) -> list[str]:
     """The states (R, S, Z, ...) of ``pid``'s children."""
     states = []

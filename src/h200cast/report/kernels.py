@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import functools
 import importlib
 import importlib.util
 import json
@@ -64,7 +65,19 @@ WARM_IMPORTS = (
 
 def available() -> bool:
     """Whether kernels can be forked here, and the user has not turned it off."""
-    return hasattr(os, "fork") and hasattr(os, "pidfd_open") and settings.fork_kernels()
+    return settings.fork_kernels() and _pidfds()
+
+
+@functools.cache
+def _pidfds() -> bool:
+    """Whether this system forks and has pidfds (Linux 5.3 on; Python has the call anyway)."""
+    if not hasattr(os, "fork") or not hasattr(os, "pidfd_open"):
+        return False
+    try:
+        os.close(os.pidfd_open(os.getpid()))
+    except OSError:
+        return False
+    return True
 
 
 # --- the worker's side --------------------------------------------------------------------------
@@ -228,9 +241,13 @@ class ForkProvisioner(LocalProvisioner):
         if t is not None and cmd[:3] == [sys.executable, "-m", LAUNCHER]:
             env = dict(kwargs.get("env") or os.environ)
             pid = t.fork(cmd, env, str(kwargs.get("cwd") or os.getcwd()))
-        if pid is None:
+        try:
+            forked = Forked(pid) if pid is not None else None
+        except OSError:  # it has ended already
+            forked = None
+        if forked is None:
             return await super().launch_kernel(cmd, **kwargs)
-        self.process = cast("subprocess.Popen[bytes]", Forked(pid))  # what it uses of one
+        self.process = cast("subprocess.Popen[bytes]", forked)  # what it uses of one
         self.pid = pid
         self.pgid = None  # its own session; a signal goes to it, not to a group (see Forked)
         self.cwd = kwargs.get("cwd", os.getcwd())

@@ -100,23 +100,27 @@ def test_kernels_start_the_usual_way_when_the_template_cannot_fork(
 ) -> None:
     source = _probe(tmp_path)
     broken = kernels.Template([sys.executable, "-c", "print('not a template')"])
-    monkeypatch.setattr(kernels, "_TEMPLATE", broken)
+    assert broken.address is None  # it never said it listens
+    broken.close()
+    kernels.connect(str(tmp_path / "no-template-here"))
     try:
         for i in range(2):  # the second finds it gone at once
             done = execute(Job(source, tmp_path / f"out{i}.ipynb", {}))
             assert "ZeroDivisionError" in done.error
             cells = _code(tmp_path / f"out{i}.ipynb")
             assert int(cells[1].outputs[0]["text"]) == os.getpid()
-        assert broken.state == "gone"
+        client = kernels.client()
+        assert client is not None and client.gone
     finally:
-        broken.close()
+        kernels.connect(None)
 
 
 def test_no_template_when_forking_is_turned_off(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("H200CAST_FORK_KERNELS", "0")
     assert not kernels.available()
-    assert kernels.start_template() is None
-    assert kernels.papermill_arguments() == {}
+    with kernels.forking() as address:
+        assert address is None and kernels.client() is None
+        assert kernels.papermill_arguments() == {}
 
 
 def test_no_template_where_the_system_has_no_pidfds(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -127,11 +131,31 @@ def test_no_template_where_the_system_has_no_pidfds(monkeypatch: pytest.MonkeyPa
     kernels._pidfds.cache_clear()
     try:
         assert not kernels.available()
-        assert kernels.start_template() is None
+        with kernels.forking() as address:
+            assert address is None
     finally:
         monkeypatch.undo()
         kernels._pidfds.cache_clear()
     assert kernels.available()  # with pidfds again
+
+
+def test_the_workers_of_a_pool_share_one_template_and_keep_their_logs(tmp_path: Path) -> None:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell("import os\nprint(os.getppid())"),
+        nbformat.v4.new_code_cell("os.write(2, b'said on the kernel side\\n')\nraise SystemError"),
+    ]
+    source = tmp_path / "worker.ipynb"
+    nbformat.write(nb, str(source))
+    jobs = [Job(source, tmp_path / f"out{i}.ipynb", {}) for i in range(4)]
+    outcomes = execute_many(jobs, workers=2, progress=False)
+    # what the kernel wrote to its standard error is in its worker's log, which the
+    # failure quotes: the template hands each kernel the standard error of who asked
+    assert all("SystemError" in o.error for o in outcomes)
+    assert all("said on the kernel side" in o.error for o in outcomes)
+    parents = {int(_code(j.output)[0].outputs[0]["text"]) for j in jobs}
+    assert len(parents) == 1 and parents != {os.getpid()}  # one template for both workers
+    assert not Path(f"/proc/{parents.pop()}").exists()  # gone with the pool
 
 
 def _children(pid: int) -> list[str]:
@@ -151,9 +175,10 @@ def _children(pid: int) -> list[str]:
 
 def test_the_template_reaps_its_kernels_and_ends_when_stopped(tmp_path: Path) -> None:
     source = _probe(tmp_path)
-    t = kernels.start_template()
-    assert t is not None
-    try:
+    with kernels.forking() as address:
+        assert address is not None
+        t = kernels._OWN
+        assert t is not None
         for i in range(3):
             done = execute(Job(source, tmp_path / f"out{i}.ipynb", {}))
             assert "ZeroDivisionError" in done.error
@@ -163,9 +188,8 @@ def test_the_template_reaps_its_kernels_and_ends_when_stopped(tmp_path: Path) ->
         while _children(t.process.pid) and time.monotonic() < deadline:
             time.sleep(0.05)
         assert _children(t.process.pid) == []  # every kernel ended and was reaped
-    finally:
-        kernels.stop_template()
-    assert t.process.returncode == 0 and kernels.template() is None
+    assert t.process.returncode == 0 and kernels.client() is None
+    assert not Path(address).exists()  # its socket's folder is removed
 
 
 def test_a_forked_process_handle_polls_waits_and_kills() -> None:

@@ -621,7 +621,7 @@ def test_pages_read_the_parameters_folder_the_report_was_given(
     class Fake(runner.Running):  # started, not run: the jobs are what the test looks at
         def __init__(self, jobs: list[runner.Job], workers: object = None) -> None:
             seen.extend(jobs)
-            self.jobs, self.pool = list(jobs), None
+            self.jobs, self.pool, self.template = list(jobs), None, contextlib.ExitStack()
 
         def collect(self, progress: bool = True) -> list[runner.Outcome]:
             return [runner.Outcome(j, True, 0.0) for j in self.jobs]

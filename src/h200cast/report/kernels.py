@@ -3,18 +3,20 @@
 A fresh kernel spends about a second of CPU before it runs a cell of ours: the
 interpreter, ipykernel and its debugger, and the imports every page makes (numpy,
 pandas, Altair, h200cast), then its first table and chart, which compile pandas'
-formatters and Altair's schema validators. A report paid that once a page. Here a worker
+formatters and Altair's schema validators. A report paid that once a page. Here the
+process that starts a pool of notebook workers (or runs several notebooks itself) first
 starts one template process (:func:`serve`, ``python -m h200cast.report.kernels``) that
-does all of it once, while the worker starts; each kernel is then a fork of it, ready in
+does all of it once, while the workers start; each kernel is then a fork of it, ready in
 milliseconds, given the arguments, environment and working folder that jupyter_client
-would have given a fresh one.
+would have given a fresh one, and the standard error of the worker that asked (its log).
+Workers ask over a Unix socket (:class:`Client`).
 
 The template imports modules and draws one throwaway chart; it reads no h200cast setting
 and fills no cache of ours (every setting is read when used, not when imported), so a
 forked kernel computes what a fresh kernel does, to the byte. It forks only while it runs
 a single thread. The kernel is the template's child, not the worker's: a pidfd tells the
 worker when it has ended, and the template reaps it. Kernels start the usual way where
-``fork`` or ``pidfd_open`` do not exist, when ``H200CAST_FORK_KERNELS=0``, or if the
+``fork`` or ``pidfd_open`` do not work, when ``H200CAST_FORK_KERNELS=0``, or if the
 template has died.
 """
 
@@ -28,12 +30,16 @@ import importlib.util
 import json
 import os
 import select
+import selectors
 import signal
+import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any, cast
 
 from jupyter_client.manager import AsyncKernelManager
@@ -80,16 +86,23 @@ def _pidfds() -> bool:
     return True
 
 
-# --- the worker's side --------------------------------------------------------------------------
+# --- the side that asks for kernels ------------------------------------------------------------
 
 
 class Template:
-    """A template process that forks a kernel for each request (:func:`serve` runs in it;
-    ``command`` starts another program in its place, for tests)."""
+    """A template process, started here, that forks a kernel for each request.
+
+    :func:`serve` runs in it (``command`` starts another program in its place, for tests).
+    It listens on a socket at ``address``, so that every worker of a pool asks the same
+    template; ``address`` is None when it failed to start. It ends when this process
+    closes it, or exits.
+    """
 
     def __init__(self, command: list[str] | None = None) -> None:
+        self.folder = tempfile.TemporaryDirectory(prefix="h200t-")
+        socket_path = str(Path(self.folder.name) / "template")
         self.process = subprocess.Popen(
-            command or [sys.executable, "-m", "h200cast.report.kernels"],
+            command or [sys.executable, "-m", __name__, socket_path],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             close_fds=True,
@@ -97,86 +110,93 @@ class Template:
             # imported, once here instead of in every kernel's log
             env={**os.environ, "PYDEVD_DISABLE_FILE_VALIDATION": "1"},
         )
-        self.lock = threading.Lock()
-        self.state = "starting"  # then "ready", or "gone" once it failed or closed
-
-    def fork(self, argv: list[str], env: dict[str, str], cwd: str) -> int | None:
-        """Fork a kernel with these arguments, environment and folder: its pid, or None when the
-        template cannot (it failed to start, or has died)."""
-        pipe_in, pipe_out = self.process.stdin, self.process.stdout
-        assert pipe_in is not None and pipe_out is not None
-        with self.lock:
-            if self.state == "starting":  # its first line says it has warmed up
-                ready = pipe_out.readline().strip() == b"ready"
-                self.state = "ready" if ready else "gone"
-            if self.state != "ready":
-                return None
-            try:
-                pipe_in.write(json.dumps({"argv": argv, "env": env, "cwd": cwd}).encode() + b"\n")
-                pipe_in.flush()
-                answer = pipe_out.readline().strip()
-            except (OSError, ValueError):
-                answer = b""
-            if not answer.isdigit():
-                self.state = "gone" if not answer else self.state
-                return None
-            return int(answer)
+        assert self.process.stdout is not None
+        with self.process.stdout:  # its first line, before it warms up: it listens
+            listening = self.process.stdout.readline().strip() == b"listening"
+        self.address: str | None = socket_path if listening else None
 
     def close(self) -> None:
-        """Stop the template: it exits once its requests end (and its kernels once it has)."""
-        with self.lock:
-            self.state = "gone"
-            if self.process.stdin is not None and not self.process.stdin.closed:
-                self.process.stdin.close()
+        """Stop the template (its kernels end once it has: they watch their parent)."""
+        if self.process.stdin is not None and not self.process.stdin.closed:
+            self.process.stdin.close()
         try:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+        self.folder.cleanup()
 
 
-_TEMPLATE: Template | None = None
+REQUEST_TIMEOUT = 120.0
+"""Seconds a kernel waits for the template, which answers once it has warmed up."""
 
 
-def start_template() -> Template | None:
-    """This process's template, started now if kernels can be forked here (else None).
+class Client:
+    """What asks the template at ``address`` for kernels (one per process that runs notebooks)."""
 
-    It is stopped when this process exits; :func:`stop_template` stops it sooner.
-    """
-    global _TEMPLATE
-    if _TEMPLATE is None and available():
-        _TEMPLATE = Template()
-        atexit.unregister(stop_template)  # once, however often one starts
-        atexit.register(stop_template)
-    return _TEMPLATE
+    def __init__(self, address: str) -> None:
+        self.address = address
+        self.gone = False  # set once the template did not answer: kernels then start as usual
+
+    def fork(self, argv: list[str], env: dict[str, str], cwd: str) -> int | None:
+        """Have a kernel forked with these arguments, environment and folder, and this
+        process's standard error: its pid, or None when the template cannot."""
+        if self.gone:
+            return None
+        request = json.dumps({"argv": argv, "env": env, "cwd": cwd}).encode() + b"\n"
+        answer = b""
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+                conn.settimeout(REQUEST_TIMEOUT)
+                conn.connect(self.address)
+                socket.send_fds(conn, [request], [2])  # the kernel writes where we do
+                with conn.makefile("rb") as reply:
+                    answer = reply.readline().strip()
+        except OSError:
+            pass
+        if not answer.isdigit():
+            self.gone = self.gone or not answer  # "no" (it could not fork this time) is not gone
+            return None
+        return int(answer)
 
 
-def stop_template() -> None:
-    """Stop this process's template, if it has one."""
-    global _TEMPLATE
-    if _TEMPLATE is not None:
-        _TEMPLATE.close()
-        _TEMPLATE = None
+_CLIENT: Client | None = None
+_OWN: Template | None = None
+
+
+def client() -> Client | None:
+    """How this process gets forked kernels, or None (they then start the usual way)."""
+    return _CLIENT
+
+
+def connect(address: str | None) -> None:
+    """Ask the template at ``address`` for this process's kernels (None: start them as usual)."""
+    global _CLIENT
+    _CLIENT = Client(address) if address and available() else None
 
 
 @contextlib.contextmanager
-def forking() -> Iterator[Template | None]:
-    """Kernels forked from this process's template while the block runs: the one it has, or
-    one started now and stopped after (None where kernels cannot be forked)."""
-    if _TEMPLATE is not None:
-        yield _TEMPLATE
+def forking() -> Iterator[str | None]:
+    """Kernels forked from a warm template while the block runs: the template this process
+    uses already, or one started now and stopped after. Yields its address, for workers to
+    :func:`connect` to (None where kernels cannot be forked)."""
+    global _OWN
+    if _CLIENT is not None:
+        yield _CLIENT.address
         return
-    started = start_template()
+    if not available():
+        yield None
+        return
+    _OWN = Template()
+    atexit.register(_OWN.close)  # should this process end inside the block
+    connect(_OWN.address)
     try:
-        yield started
+        yield _OWN.address
     finally:
-        if started is not None:
-            stop_template()
-
-
-def template() -> Template | None:
-    """This process's template, or None (kernels then start the usual way)."""
-    return _TEMPLATE
+        connect(None)
+        atexit.unregister(_OWN.close)
+        _OWN.close()
+        _OWN = None
 
 
 class Forked:
@@ -236,7 +256,7 @@ class ForkProvisioner(LocalProvisioner):
     """Start the kernel as a fork of this process's template when it can, else the usual way."""
 
     async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> Any:
-        t = template()
+        t = client()
         pid = None
         if t is not None and cmd[:3] == [sys.executable, "-m", LAUNCHER]:
             env = dict(kwargs.get("env") or os.environ)
@@ -267,8 +287,8 @@ class ForkKernelManager(AsyncKernelManager):
 
 
 def papermill_arguments() -> dict[str, Any]:
-    """What papermill needs for kernels forked from this process's template (none without one)."""
-    if template() is None:
+    """What papermill needs for kernels forked from a template (none when this process has none)."""
+    if client() is None:
         return {}
     return {"kernel_manager_class": f"{__name__}.ForkKernelManager"}
 
@@ -288,26 +308,64 @@ def warm() -> None:
     alt.Chart(df).mark_line().encode(x="month:N", y="units:Q").to_dict()  # Altair's validators
 
 
-def serve() -> None:
-    """The template: warm up, say ``ready``, then fork a kernel for each request line.
+def serve(address: str) -> None:
+    """The template: listen at ``address``, warm up, then fork a kernel for each request.
 
-    A request is a JSON object (``argv``, ``env``, ``cwd``); the answer is the kernel's pid,
-    or ``no`` when it cannot fork safely. It ends when its standard input does.
+    A request is one JSON line (``argv``, ``env``, ``cwd``) sent with the asker's standard
+    error; the answer is the kernel's pid, or ``no`` when it cannot fork safely (another
+    thread runs). It says ``listening`` on standard output once requests can queue, and ends
+    when its standard input does.
     """
     path = sys.path[1:]  # without the folder `-m` put first, as ipykernel_launcher does
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the worker stops it (see Template.close)
-    warm()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # its starter stops it (Template.close)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(address)
+    listener.listen(64)
+    sys.stdout.buffer.write(b"listening\n")
+    sys.stdout.buffer.flush()
+    quiet = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(quiet, 1)  # so that the line is all it says there: its starter waits for no more
+    os.close(quiet)
+    warm()  # meanwhile, requests wait in the listener's queue
     signal.signal(signal.SIGCHLD, _reap)
-    out = sys.stdout.buffer
-    out.write(b"ready\n")
-    out.flush()
-    for line in sys.stdin.buffer:
-        request = json.loads(line)
+    with selectors.DefaultSelector() as events:
+        events.register(listener, selectors.EVENT_READ)
+        events.register(0, selectors.EVENT_READ)
+        while True:
+            for key, _ in events.select():
+                if key.fileobj is listener:
+                    _answer(listener, events, path)
+                elif not os.read(0, 4096):
+                    return  # whoever started it has closed it, or is gone
+
+
+def _answer(listener: socket.socket, events: selectors.BaseSelector, path: list[str]) -> None:
+    """Fork a kernel for the request waiting at ``listener``, and answer with its pid."""
+    conn, _ = listener.accept()
+    with conn:
+        conn.settimeout(10.0)
+        try:
+            message, fds, _, _ = socket.recv_fds(conn, 1 << 16, 1)
+            while message and not message.endswith(b"\n"):
+                more = conn.recv(1 << 16)
+                if not more:
+                    break
+                message += more
+            request = json.loads(message)
+        except (OSError, ValueError):
+            return  # a request cut short: it gets no answer, and starts its kernel as usual
+        if len(fds) != 1:
+            for fd in fds:
+                os.close(fd)
+            return
         pid = os.fork() if threading.active_count() == 1 else -1
         if pid == 0:
-            _become_kernel(request, path)
-        out.write(f"{pid}\n".encode() if pid > 0 else b"no\n")
-        out.flush()
+            events.close()
+            listener.close()
+            conn.close()
+            _become_kernel(request, path, fds[0])
+        os.close(fds[0])
+        conn.sendall(f"{pid}\n".encode() if pid > 0 else b"no\n")
 
 
 def _reap(signum: int, frame: Any) -> None:
@@ -319,7 +377,7 @@ def _reap(signum: int, frame: Any) -> None:
         pass
 
 
-def _become_kernel(request: dict[str, Any], path: list[str]) -> None:
+def _become_kernel(request: dict[str, Any], path: list[str], stderr: int) -> None:
     """In the forked child: become the kernel jupyter_client asked for; never returns."""
     code = 1
     try:
@@ -327,9 +385,11 @@ def _become_kernel(request: dict[str, Any], path: list[str]) -> None:
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
         null = os.open(os.devnull, os.O_RDONLY)
-        os.dup2(null, 0)  # not the template's requests
-        os.dup2(2, 1)  # not its answers: the worker's log, as a kernel's stderr
+        os.dup2(null, 0)  # not the template's pipe
+        os.dup2(stderr, 1)  # where the worker that asked writes (its log)
+        os.dup2(stderr, 2)
         os.close(null)
+        os.close(stderr)
         os.environ.clear()
         os.environ.update(request["env"])
         parent = str(os.getppid())  # the template: the kernel exits when it is gone
@@ -349,4 +409,4 @@ def _become_kernel(request: dict[str, Any], path: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    serve()
+    serve(sys.argv[1])

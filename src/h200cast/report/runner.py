@@ -8,8 +8,8 @@ the worker draws them once the notebook has run (``H200CAST_DEFER_CHARTS``, a fo
 per kernel): one vl-convert per worker, started while its first kernel starts, instead of
 one per kernel.
 
-Each worker (and a process that runs several notebooks itself) forks its kernels from
-a template that has imported and warmed up what every kernel needs
+The workers' kernels (and those of a process that runs several notebooks itself) are
+forks of one template process that has imported and warmed up what every kernel needs
 (:mod:`h200cast.report.kernels`): a kernel is ready in milliseconds instead of paying
 about a second of CPU for its interpreter and imports.
 
@@ -25,6 +25,8 @@ the request and waits 2.5 s for SIGTERM, which added 3.3 s to about one run in e
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import os
 import signal
 import tempfile
@@ -233,7 +235,7 @@ _WORKER_LOG = False
 """In a worker process: whether its standard error (and its kernels') goes to a log file."""
 
 
-def _worker_started() -> None:
+def _worker_started(template: str | None = None) -> None:
     """Set up a worker process.
 
     Its standard error, which its kernels inherit, goes to a log file instead of the
@@ -254,7 +256,7 @@ def _worker_started() -> None:
     from h200cast.report import kernels
     from h200cast.views import charts
 
-    kernels.start_template()  # it warms up while the pool starts; stopped as the worker exits
+    kernels.connect(template)  # the pool's template (Running), which forks its kernels
 
     # the kernels leave their charts to this process (settings.deferred_charts): it starts
     # vl-convert once, while its first kernel starts, not once per notebook
@@ -283,14 +285,29 @@ class Running:
         self.workers = worker_count(workers, len(self.jobs))
         self.pool: Any = None
         self.futures: dict[Any, int] = {}
+        self.template = contextlib.ExitStack()
         if self.workers > 1:
-            self.pool = process_pool(self.workers, initializer=_worker_started)
-            self.futures = {self.pool.submit(execute, job): i for i, job in enumerate(self.jobs)}
+            from h200cast.report import kernels
+
+            # one warm template for every worker: it starts first, warms while they do
+            with self.template.pop_all() as template:  # kept only once the pool runs
+                address = template.enter_context(kernels.forking())
+                self.pool = process_pool(
+                    self.workers, initializer=functools.partial(_worker_started, address)
+                )
+                self.futures = {
+                    self.pool.submit(execute, job): i for i, job in enumerate(self.jobs)
+                }
+                self.template = template.pop_all()
 
     def __enter__(self) -> Running:
         return self
 
     def __exit__(self, kind: Any, exc: Any, tb: Any) -> None:
+        with self.template:  # stopped once the workers are
+            self._stop(kind)
+
+    def _stop(self, kind: Any) -> None:
         if self.pool is None:
             return
         if kind is None:
@@ -312,8 +329,6 @@ class Running:
         bar = tqdm(total=len(self.jobs), desc="notebooks", unit="nb", disable=not progress)
         outcomes: list[Outcome | None] = [None] * len(self.jobs)
         if self.pool is None:
-            import contextlib
-
             from h200cast.report import kernels
 
             # several notebooks here: their kernels forked from a warm template

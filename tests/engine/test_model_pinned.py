@@ -125,6 +125,46 @@ def test_several_rounds_in_a_month_when_they_come_faster() -> None:
     np.testing.assert_array_equal(M.licences_issued(v, np.arange(4.0)), [2, 2, 2, 2])
 
 
+def test_licences_by_a_month_are_the_rounds_issued_up_to_it() -> None:
+    # The first case's rounds, 20 units in months 2, 5, 8 and 11: by the end of each month
+    # 0, 0, 20, 20, 20, 40, ...; and a round at a whole month counts from that month on.
+    v = licences(lag=2.5, every=3.0, buyers=2.0, units=10.0)
+    by = [float(M.licences_by(v, float(t))) for t in range(12)]
+    assert by == [0, 0, 20, 20, 20, 40, 40, 40, 60, 60, 60, 80]
+    w = licences(lag=3.0, every=4.0, buyers=1.0, units=7.0)
+    assert [float(M.licences_by(w, float(t))) for t in (2, 3, 6, 7)] == [0, 7, 7, 14]
+
+
+@settings(max_examples=200, deadline=None, derandomize=True, database=None)
+@given(
+    lag=hs.floats(0, 30).map(lambda x: round(x * 4) / 4),  # whole months often
+    every=hs.floats(0.05, 12).map(lambda x: max(round(x * 4) / 4, 0.05)),
+    buyers=hs.sampled_from([0.0, 1.0, 3.0, 12.5]),
+    units=hs.floats(0, 1e5),
+    stalled=hs.booleans(),
+    t=hs.integers(0, 59),
+)
+def test_licences_by_a_month_agree_with_its_months_summed(
+    lag: float, every: float, buyers: float, units: float, stalled: bool, t: int
+) -> None:
+    # What a check of month t reads (the volume licensed by then, and whether any was)
+    # equals what summing licences_issued over months 0..t gives, stalled reviews included.
+    v = getter(
+        us__licence_lag_months=lag,
+        us__review_stall_prob=1.0 if stalled else 0.0,
+        event__review_stall=0.5,
+        event__review_exit=0.7,
+        us__stall_exit_prob_per_month=0.3,
+        us__licence_every_months=every,
+        us__licensed_buyers=buyers,
+        us__licence_units=units,
+    )
+    months = M.licences_issued(v, np.arange(t + 1.0))
+    by = M.licences_by(v, float(t))
+    assert bool(by > 0) == bool(months.sum() > 0) and bool(by == 0) == bool(months.sum() == 0)
+    np.testing.assert_allclose(by, months.sum(), rtol=1e-12)
+
+
 def test_review_end_on_time_or_stalled() -> None:
     # Lag 2. Draw 0: stall prob 0.3, u = 0.5 >= 0.3, on time: 2. Draw 1: u = 0.2 < 0.3,
     # stalled; exit hazard 0.5 with u = 0.8: floor(ln 0.2 / ln 0.5) = 2, plus 1: 2 + 3 = 5.

@@ -349,13 +349,22 @@ def licences_issued(v: Getter, t: Any) -> np.ndarray:
     end = review_end(v)
     every = v("us.licence_every_months")
     lot = v("us.licensed_buyers") * v("us.licence_units")
+    return lot * (_rounds_by(t, end, every) - _rounds_by(t - 1.0, end, every))
 
-    def rounds(m: Any) -> np.ndarray:  # rounds issued by the end of month m
-        with np.errstate(invalid="ignore"):
-            since = m + 1.0 - end
-            return np.where(since > 0, np.ceil(since / every), 0.0)
 
-    return lot * (rounds(t) - rounds(t - 1.0))
+def licences_by(v: Getter, t: Any) -> np.ndarray:
+    """Licensed volume issued by the end of month ``t``: the rounds of :func:`licences_issued`
+    issued by then, computed at ``t`` alone (a check of one month need not build them all)."""
+    rounds = _rounds_by(t, review_end(v), v("us.licence_every_months"))
+    return v("us.licensed_buyers") * v("us.licence_units") * rounds
+
+
+def _rounds_by(m: Any, end: np.ndarray, every: np.ndarray) -> np.ndarray:
+    """Rounds of licences issued by the end of month ``m``: the first at time ``end``, then one
+    every ``every`` months."""
+    with np.errstate(invalid="ignore"):
+        since = m + 1.0 - end
+        return np.where(since > 0, np.ceil(since / every), 0.0)
 
 
 def us_cap_cumulative(v: Getter, t: Any) -> np.ndarray:

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from h200cast.engine.model import Paths, licences_issued, simulate_chunks
+from h200cast.engine.model import Paths, licences_by, simulate_chunks
 from h200cast.errors import InputError
 from h200cast.scenario import calendar
 from h200cast.scenario.schema import Scenario
@@ -240,7 +240,9 @@ def _short(file: str) -> str:
 
 def _licences(t: int, issued: bool) -> Callable[[Paths], np.ndarray]:
     def holds(p: Paths) -> np.ndarray:
-        total = p.full(licences_issued)[:, : t + 1].sum(axis=1)
+        # the volume licensed by the end of month t is positive exactly when any month up
+        # to t licensed some (the lot and the rounds are never negative)
+        total = licences_by(p.draws.vec, float(t))
         return np.asarray(total > 0) if issued else np.asarray(total == 0)
 
     return holds

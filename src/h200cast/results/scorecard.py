@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from h200cast import settings
-from h200cast.engine.model import STOCKS, VARIABLES, Paths, licences_issued
+from h200cast.engine.model import STOCKS, VARIABLES, Paths, licences_by
 from h200cast.errors import InputError
 from h200cast.results import scores
 from h200cast.results.result import Result, run
@@ -336,7 +336,7 @@ def _events(
         if s.subject == "us_licences":
 
             def lic(paths: Paths, t: int = t) -> np.ndarray:
-                return np.asarray(paths.full(licences_issued)[:, : t + 1].sum(axis=1) > 0)
+                return np.asarray(licences_by(paths.draws.vec, float(t)) > 0)
 
             b = mine.get(("no-change", "us_licences"))
             _event(

@@ -692,6 +692,7 @@ def test_sigterm_mid_build_keeps_the_previous_report_and_leaves_nothing(
     cmd = [sys.executable, "-m", "h200cast", "report", "--stances", "open_market", "--paths"]
     cmd += ["--draws", "100", "--jobs", "2", "--quiet", "--out", str(out)]
     assert main([*cmd[3:], "--analyses"]) == 0  # the previous report: one stance page
+    before = _templates()
     previous = (out / "index.html").read_text()
     proc = subprocess.Popen(
         [*cmd, "--force", "--analyses", "05_stance_comparison", "06_sensitivity"],
@@ -711,6 +712,24 @@ def test_sigterm_mid_build_keeps_the_previous_report_and_leaves_nothing(
     assert (out / "index.html").read_text() == previous
     time.sleep(0.5)  # anything still alive would write into the build folder now
     assert sorted(p.name for p in tmp_path.iterdir()) == ["rep"]
+    # no kernel template, nor a kernel forked from one, outlives the build
+    deadline = time.monotonic() + 5
+    while _templates() - before and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _templates() - before
+
+
+def _templates() -> set[int]:
+    """The processes running a kernel template or forked from one (they keep its command line)."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if b"h200cast.report.kernels" in (entry / "cmdline").read_bytes():
+                    found.add(int(entry.name))
+            except OSError:
+                continue
+    return found
 
 
 def test_a_folder_of_other_files_is_refused_before_any_work(

@@ -15,7 +15,7 @@ from typing import Any
 import nbformat
 import pytest
 
-from h200cast.report import kernels
+from h200cast.report import forked, kernels
 from h200cast.report.runner import Job, execute, execute_many
 
 pytestmark = pytest.mark.skipif(not kernels.available(), reason="needs fork and pidfd_open")
@@ -195,7 +195,7 @@ def test_the_template_reaps_its_kernels_and_ends_when_stopped(tmp_path: Path) ->
 def test_a_forked_process_handle_polls_waits_and_kills() -> None:
     child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
-        handle = kernels.Forked(child.pid)
+        handle = forked.Forked(child.pid)
         assert handle.poll() is None
         with pytest.raises(subprocess.TimeoutExpired):
             handle.wait(timeout=0.05)

@@ -9,7 +9,9 @@ starts one template process (:func:`serve`, ``python -m h200cast.report.kernels`
 does all of it once, while the workers start; each kernel is then a fork of it, ready in
 milliseconds, given the arguments, environment and working folder that jupyter_client
 would have given a fresh one, and the standard error of the worker that asked (its log).
-Workers ask over a Unix socket (:class:`Client`).
+Workers ask over a Unix socket (:class:`Client`); :mod:`h200cast.report.forked` is the
+jupyter_client kernel manager that does the asking, kept apart so that the template
+imports nothing heavy before it listens.
 
 The template imports modules and draws one throwaway chart; it reads no h200cast setting
 and fills no cache of ours (every setting is read when used, not when imported), so a
@@ -29,7 +31,6 @@ import importlib
 import importlib.util
 import json
 import os
-import select
 import selectors
 import signal
 import socket
@@ -37,13 +38,9 @@ import subprocess
 import sys
 import tempfile
 import threading
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, cast
-
-from jupyter_client.manager import AsyncKernelManager
-from jupyter_client.provisioning import LocalProvisioner
+from typing import Any
 
 from h200cast import settings
 
@@ -199,98 +196,11 @@ def forking() -> Iterator[str | None]:
         _OWN = None
 
 
-class Forked:
-    """A forked kernel, seen as the ``Popen`` that jupyter_client's provisioner expects.
-
-    It is the template's child, not ours: a pidfd says when it has ended (its exit status
-    stays with the template, which reaps it), and signals go to it by pid.
-    """
-
-    stdin = stdout = stderr = None
-
-    def __init__(self, pid: int) -> None:
-        self.pid = pid
-        self.fd: int | None = os.pidfd_open(pid)
-        self.returncode: int | None = None
-
-    def poll(self) -> int | None:
-        """None while the kernel runs, then 0."""
-        if self.returncode is None and self.fd is not None:
-            readable, _, _ = select.select([self.fd], [], [], 0)
-            if readable:
-                self._ended()
-        return self.returncode
-
-    def wait(self, timeout: float | None = None) -> int:
-        """Wait for the kernel to end (``subprocess.TimeoutExpired`` after ``timeout`` seconds)."""
-        if self.returncode is None and self.fd is not None:
-            readable, _, _ = select.select([self.fd], [], [], timeout)
-            if readable:
-                self._ended()
-        if self.returncode is None:
-            raise subprocess.TimeoutExpired(LAUNCHER, timeout or 0.0)
-        return self.returncode
-
-    def _ended(self) -> None:
-        if self.fd is not None:
-            os.close(self.fd)
-            self.fd = None
-        self.returncode = 0
-
-    def send_signal(self, signum: int) -> None:
-        if self.poll() is None and self.fd is not None:
-            signal.pidfd_send_signal(self.fd, signum)  # never another process that took its pid
-
-    def terminate(self) -> None:
-        self.send_signal(signal.SIGTERM)
-
-    def kill(self) -> None:
-        self.send_signal(signal.SIGKILL)
-
-    def __del__(self) -> None:
-        if self.fd is not None:
-            os.close(self.fd)
-
-
-class ForkProvisioner(LocalProvisioner):
-    """Start the kernel as a fork of this process's template when it can, else the usual way."""
-
-    async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> Any:
-        t = client()
-        pid = None
-        if t is not None and cmd[:3] == [sys.executable, "-m", LAUNCHER]:
-            env = dict(kwargs.get("env") or os.environ)
-            pid = t.fork(cmd, env, str(kwargs.get("cwd") or os.getcwd()))
-        try:
-            forked = Forked(pid) if pid is not None else None
-        except OSError:  # it has ended already
-            forked = None
-        if forked is None:
-            return await super().launch_kernel(cmd, **kwargs)
-        self.process = cast("subprocess.Popen[bytes]", forked)  # what it uses of one
-        self.pid = pid
-        self.pgid = None  # its own session; a signal goes to it, not to a group (see Forked)
-        self.cwd = kwargs.get("cwd", os.getcwd())
-        return self.connection_info
-
-
-class ForkKernelManager(AsyncKernelManager):
-    """jupyter_client's kernel manager, whose kernels come from the template."""
-
-    async def _async_pre_start_kernel(self, **kw: Any) -> Any:
-        if self.provisioner is None and self.kernel_spec is not None:  # kept on restarts
-            self.kernel_id = self.kernel_id or kw.pop("kernel_id", str(uuid.uuid4()))
-            self.provisioner = ForkProvisioner(
-                kernel_id=self.kernel_id, kernel_spec=self.kernel_spec, parent=self
-            )
-        return await super()._async_pre_start_kernel(**kw)
-
-
 def papermill_arguments() -> dict[str, Any]:
     """What papermill needs for kernels forked from a template (none when this process has none)."""
     if client() is None:
         return {}
-    return {"kernel_manager_class": f"{__name__}.ForkKernelManager"}
+    return {"kernel_manager_class": "h200cast.report.forked.ForkKernelManager"}
 
 
 # --- the template's side ------------------------------------------------------------------------

@@ -6,8 +6,11 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
+import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -190,6 +193,71 @@ def test_the_template_reaps_its_kernels_and_ends_when_stopped(tmp_path: Path) ->
         assert _children(t.process.pid) == []  # every kernel ended and was reaped
     assert t.process.returncode == 0 and kernels.client() is None
     assert not Path(address).exists()  # its socket's folder is removed
+
+
+def _parent_of_a_run(folder: Path, name: str) -> int:
+    """Run the probe once here; the pid of its kernel's parent."""
+    done = execute(Job(_probe(folder), folder / name, {}))
+    assert "ZeroDivisionError" in done.error
+    return int(_code(folder / name)[1].outputs[0]["text"])
+
+
+def test_malformed_requests_get_no_answer_and_leave_the_template_as_it_was(
+    tmp_path: Path,
+) -> None:
+    with kernels.forking() as address:
+        t = kernels._OWN
+        assert t is not None and address is not None
+        assert _parent_of_a_run(tmp_path, "first.ipynb") == t.process.pid  # warm, and serving
+        fds = len(os.listdir(f"/proc/{t.process.pid}/fd"))
+        for junk in (b"not json\n", b'{"argv": [1]', b"\xff\n"):
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+                conn.settimeout(10)
+                conn.connect(address)
+                socket.send_fds(conn, [junk], [2])
+                if not junk.endswith(b"\n"):
+                    conn.shutdown(socket.SHUT_WR)  # cut short
+                assert conn.recv(16) == b""  # closed without an answer
+        assert len(os.listdir(f"/proc/{t.process.pid}/fd")) == fds  # nothing kept open
+        assert _parent_of_a_run(tmp_path, "after.ipynb") == t.process.pid
+
+
+def test_a_request_whose_asker_gave_up_gets_no_kernel(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with kernels.forking() as address:
+        t = kernels._OWN
+        assert t is not None and address is not None
+        monkeypatch.setattr(kernels, "REQUEST_TIMEOUT", 0.5)
+        os.kill(t.process.pid, signal.SIGSTOP)  # a template that does not answer in time
+        try:
+            asker = kernels.Client(address)
+            argv = [sys.executable, "-m", "ipykernel_launcher", "-f", str(tmp_path / "k.json")]
+            assert asker.fork(argv, dict(os.environ), str(tmp_path)) is None
+            assert asker.gone  # its kernels start the usual way from now on
+        finally:
+            os.kill(t.process.pid, signal.SIGCONT)
+        monkeypatch.undo()
+        # requests are answered in turn: once this one is, the stale one has been read,
+        # and it forked nothing (a kernel it forked would live on as the template's child)
+        assert _parent_of_a_run(tmp_path, "next.ipynb") == t.process.pid
+        deadline = time.monotonic() + 5
+        while _children(t.process.pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _children(t.process.pid) == [] and t.process.poll() is None
+
+
+def test_a_template_that_cannot_listen_says_so_in_a_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    deep = tmp_path / ("x" * 120)  # a Unix socket's path may have 107 bytes
+    deep.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(deep))
+    t = kernels.Template()
+    t.close()
+    err = capfd.readouterr().err
+    assert t.address is None and t.process.returncode == 1
+    assert "h200cast: no kernel template" in err and "Traceback" not in err
 
 
 def test_a_forked_process_handle_polls_waits_and_kills() -> None:

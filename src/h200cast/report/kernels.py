@@ -18,8 +18,10 @@ and fills no cache of ours (every setting is read when used, not when imported),
 forked kernel computes what a fresh kernel does, to the byte. It forks only while it runs
 a single thread. The kernel is the template's child, not the worker's: a pidfd tells the
 worker when it has ended, and the template reaps it. Kernels start the usual way where
-``fork`` or ``pidfd_open`` do not work, when ``H200CAST_FORK_KERNELS=0``, or if the
-template has died.
+``fork`` or ``pidfd_open`` do not work, when ``H200CAST_FORK_KERNELS=0``, when the
+template cannot listen or does not answer in time, and once it has died. A kernel
+watches its parent, as every kernel does, so the kernels a template had forked die with
+it, and their notebooks fail (a report says which pages, and builds the rest).
 """
 
 from __future__ import annotations
@@ -124,8 +126,9 @@ class Template:
         self.folder.cleanup()
 
 
-REQUEST_TIMEOUT = 120.0
-"""Seconds a kernel waits for the template, which answers once it has warmed up."""
+REQUEST_TIMEOUT = 30.0
+"""Seconds a kernel waits for the template, which answers once it has warmed up (1.5-2 s;
+longer on a loaded machine); past that, the kernel starts the usual way."""
 
 
 class Client:
@@ -229,7 +232,11 @@ def serve(address: str) -> None:
     path = sys.path[1:]  # without the folder `-m` put first, as ipykernel_launcher does
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # its starter stops it (Template.close)
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(address)
+    try:
+        listener.bind(address)
+    except OSError as exc:  # e.g. a path over the 107 bytes a Unix socket may have
+        sys.stderr.write(f"h200cast: no kernel template ({exc}); kernels start as usual\n")
+        raise SystemExit(1) from None
     listener.listen(64)
     sys.stdout.buffer.write(b"listening\n")
     sys.stdout.buffer.flush()
@@ -250,11 +257,16 @@ def serve(address: str) -> None:
 
 
 def _answer(listener: socket.socket, events: selectors.BaseSelector, path: list[str]) -> None:
-    """Fork a kernel for the request waiting at ``listener``, and answer with its pid."""
+    """Fork a kernel for the request waiting at ``listener``, and answer with its pid.
+
+    A request cut short or malformed gets no answer (its asker starts the kernel as
+    usual); one whose asker has stopped waiting gets no kernel.
+    """
     conn, _ = listener.accept()
+    fds: list[int] = []
     with conn:
-        conn.settimeout(10.0)
         try:
+            conn.settimeout(10.0)
             message, fds, _, _ = socket.recv_fds(conn, 1 << 16, 1)
             while message and not message.endswith(b"\n"):
                 more = conn.recv(1 << 16)
@@ -262,20 +274,36 @@ def _answer(listener: socket.socket, events: selectors.BaseSelector, path: list[
                     break
                 message += more
             request = json.loads(message)
+            if len(fds) != 1 or _hung_up(conn):
+                return
+            pid = os.fork() if threading.active_count() == 1 else -1
+            if pid == 0:
+                events.close()
+                listener.close()
+                conn.close()
+                _become_kernel(request, path, fds[0])  # never returns
+            try:
+                conn.sendall(f"{pid}\n".encode() if pid > 0 else b"no\n")
+            except OSError:  # its asker is gone: nobody would ever run or stop this kernel
+                if pid > 0:
+                    os.kill(pid, signal.SIGKILL)
         except (OSError, ValueError):
-            return  # a request cut short: it gets no answer, and starts its kernel as usual
-        if len(fds) != 1:
-            for fd in fds:
-                os.close(fd)
             return
-        pid = os.fork() if threading.active_count() == 1 else -1
-        if pid == 0:
-            events.close()
-            listener.close()
-            conn.close()
-            _become_kernel(request, path, fds[0])
-        os.close(fds[0])
-        conn.sendall(f"{pid}\n".encode() if pid > 0 else b"no\n")
+        finally:
+            for fd in fds:  # the asker's standard error: the kernel has its own copy
+                os.close(fd)
+
+
+def _hung_up(conn: socket.socket) -> bool:
+    """Whether the asker has closed its end (it waited no longer): an end of file to read."""
+    timeout = conn.gettimeout()
+    conn.setblocking(False)  # a socket with a timeout would wait for data first
+    try:
+        return conn.recv(1, socket.MSG_PEEK) == b""
+    except BlockingIOError:
+        return False  # nothing to read: it is waiting for the answer
+    finally:
+        conn.settimeout(timeout)
 
 
 def _reap(signum: int, frame: Any) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import re
 import signal
 import socket
@@ -275,3 +276,61 @@ def test_a_forked_process_handle_polls_waits_and_kills() -> None:
         child.kill()
         child.wait()
     assert child.returncode == -9
+
+
+class _Channel:
+    """A channel that hands out scripted messages (None: nothing came within the timeout)."""
+
+    def __init__(self, script: list[dict[str, Any] | None]) -> None:
+        self.script = list(script)
+        self.timeouts: list[float] = []
+
+    async def get_msg(self, timeout: float) -> dict[str, Any]:
+        self.timeouts.append(timeout)
+        msg = self.script.pop(0) if self.script else None
+        if msg is None:
+            raise queue.Empty
+        return msg
+
+
+def _client(
+    monkeypatch: pytest.MonkeyPatch, shell: _Channel, iopub: _Channel, alive: bool = True
+) -> forked.ForkKernelClient:
+    monkeypatch.setattr(forked.ForkKernelClient, "shell_channel", property(lambda s: shell))
+    monkeypatch.setattr(forked.ForkKernelClient, "iopub_channel", property(lambda s: iopub))
+    c = forked.ForkKernelClient()
+    asked: list[str] = []
+    monkeypatch.setattr(c, "kernel_info", lambda: asked.append("kernel_info"))
+    monkeypatch.setattr(c, "_handle_kernel_info_reply", lambda msg: asked.append("handled"))
+
+    async def is_alive() -> bool:
+        return alive
+
+    monkeypatch.setattr(c, "_async_is_alive", is_alive)
+    c.asked = asked  # type: ignore[attr-defined]
+    return c
+
+
+def test_a_new_kernel_is_ready_once_it_answers_and_its_iopub_falls_briefly_quiet(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import asyncio
+
+    reply, status = {"msg_type": "kernel_info_reply"}, {"msg_type": "status"}
+    # the first reply comes before IOPub is connected: ask again; then drain two messages
+    shell = _Channel([reply, reply])
+    iopub = _Channel([None, status, status, status, None])
+    c = _client(monkeypatch, shell, iopub)
+    asyncio.run(c.wait_for_ready(timeout=5))
+    assert c.asked == ["kernel_info", "kernel_info", "handled"]  # type: ignore[attr-defined]
+    # connected checks wait up to 0.2 s; the drain stops after a short silence
+    assert iopub.timeouts == [0.2, 0.2] + [forked.FLUSH_SECONDS] * 3
+    assert forked.FLUSH_SECONDS < 0.2
+
+
+def test_a_kernel_that_dies_before_it_answers_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+
+    c = _client(monkeypatch, _Channel([None]), _Channel([]), alive=False)
+    with pytest.raises(RuntimeError, match="died before replying"):
+        asyncio.run(c.wait_for_ready(timeout=5))

@@ -311,17 +311,27 @@ def _client(
     return c
 
 
+def _in_a_loop(coroutine: Any) -> Any:
+    """Run a coroutine in a loop of its own: asyncio.run would leave this thread without a
+    current loop, which later tests (tornado's websocket client) rely on."""
+    import asyncio
+
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(coroutine)
+    finally:
+        loop.close()
+
+
 def test_a_new_kernel_is_ready_once_it_answers_and_its_iopub_falls_briefly_quiet(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import asyncio
-
     reply, status = {"msg_type": "kernel_info_reply"}, {"msg_type": "status"}
     # the first reply comes before IOPub is connected: ask again; then drain two messages
     shell = _Channel([reply, reply])
     iopub = _Channel([None, status, status, status, None])
     c = _client(monkeypatch, shell, iopub)
-    asyncio.run(c.wait_for_ready(timeout=5))
+    _in_a_loop(c.wait_for_ready(timeout=5))
     assert c.asked == ["kernel_info", "kernel_info", "handled"]  # type: ignore[attr-defined]
     # connected checks wait up to 0.2 s; the drain stops after a short silence
     assert iopub.timeouts == [0.2, 0.2] + [forked.FLUSH_SECONDS] * 3
@@ -329,8 +339,6 @@ def test_a_new_kernel_is_ready_once_it_answers_and_its_iopub_falls_briefly_quiet
 
 
 def test_a_kernel_that_dies_before_it_answers_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    import asyncio
-
     c = _client(monkeypatch, _Channel([None]), _Channel([]), alive=False)
     with pytest.raises(RuntimeError, match="died before replying"):
-        asyncio.run(c.wait_for_ready(timeout=5))
+        _in_a_loop(c.wait_for_ready(timeout=5))

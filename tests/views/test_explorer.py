@@ -296,6 +296,9 @@ class DevTools:
             return await websocket_connect(ws_url, max_message_size=256 * 1024 * 1024)
 
         self.loop = asyncio.new_event_loop()
+        # tornado makes its futures (a write's) on the current loop: this one, not whatever
+        # loop, or none, an earlier test left current
+        asyncio.set_event_loop(self.loop)
         self.ws = self.loop.run_until_complete(connect())
         self.next_id = 0
         self.events: list[dict[str, Any]] = []

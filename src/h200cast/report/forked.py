@@ -103,8 +103,8 @@ class ForkProvisioner(LocalProvisioner):
 
 FLUSH_SECONDS = 0.02
 """How long a client listens for more of what a new kernel says on IOPub before its first
-cell. jupyter_client waits for 0.2 s of silence, idle, at every kernel's start: about 1 s
-of a report's first build on two workers."""
+cell. jupyter_client waits for 0.2 s of silence, idle, at every kernel's start: about 0.6 s
+of a report's first build on two workers (measured in interleaved rounds)."""
 
 
 class ForkKernelClient(AsyncKernelClient):

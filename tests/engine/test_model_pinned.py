@@ -29,11 +29,14 @@ def getter(**values: float | list[float]) -> M.Getter:
     return lambda key: table[key]
 
 
-def licences(lag: float, every: float, buyers: float, units: float) -> M.Getter:
-    """The licence parameters of a review that never stalls."""
+def licences(
+    lag: float, every: float, buyers: float, units: float, stalled: bool = False
+) -> M.Getter:
+    """The licence parameters of a review that never stalls (or, ``stalled``, always does:
+    then it ends 2 months late)."""
     return getter(
         us__licence_lag_months=lag,
-        us__review_stall_prob=0.0,
+        us__review_stall_prob=1.0 if stalled else 0.0,
         event__review_stall=0.5,
         event__review_exit=0.5,
         us__stall_exit_prob_per_month=0.5,
@@ -149,16 +152,7 @@ def test_licences_by_a_month_agree_with_its_months_summed(
 ) -> None:
     # What a check of month t reads (the volume licensed by then, and whether any was)
     # equals what summing licences_issued over months 0..t gives, stalled reviews included.
-    v = getter(
-        us__licence_lag_months=lag,
-        us__review_stall_prob=1.0 if stalled else 0.0,
-        event__review_stall=0.5,
-        event__review_exit=0.7,
-        us__stall_exit_prob_per_month=0.3,
-        us__licence_every_months=every,
-        us__licensed_buyers=buyers,
-        us__licence_units=units,
-    )
+    v = licences(lag, every, buyers, units, stalled)
     months = M.licences_issued(v, np.arange(t + 1.0))
     by = M.licences_by(v, float(t))
     assert bool(by > 0) == bool(months.sum() > 0) and bool(by == 0) == bool(months.sum() == 0)

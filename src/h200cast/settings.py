@@ -14,6 +14,8 @@ pointed elsewhere by its variable:
   kernel leaves its static charts to the runner's worker to draw;
 * ``H200CAST_FORK_KERNELS``: ``0`` starts each of the runner's kernels afresh instead of
   forking it from a warm template (:mod:`h200cast.report.kernels`);
+* ``H200CAST_CACHE``: where what depends only on the installed libraries is kept between
+  runs (unset: ``$XDG_CACHE_HOME/h200cast``, or ``~/.cache/h200cast``);
 * ``H200CAST_MALLOC``: ``system`` keeps glibc's own malloc thresholds (unset: the engine
   raises them, :mod:`h200cast.engine.memory`).
 
@@ -34,6 +36,7 @@ DEFER_ENV = "H200CAST_DEFER_CHARTS"
 VINTAGE_ENV = "H200CAST_VINTAGE"
 MALLOC_ENV = "H200CAST_MALLOC"
 FORK_KERNELS_ENV = "H200CAST_FORK_KERNELS"
+CACHE_ENV = "H200CAST_CACHE"
 JUPYTER_SESSION_ENV = "JPY_SESSION_NAME"
 """Set by a Jupyter server in each kernel it starts; papermill and nbval do not set it."""
 
@@ -142,3 +145,14 @@ def fork_kernels() -> bool:
     """Whether the notebook runner may fork its kernels from a warm template (unless
     ``H200CAST_FORK_KERNELS=0``)."""
     return os.environ.get(FORK_KERNELS_ENV, "") != "0"
+
+
+def cache_dir() -> Path:
+    """Where what depends only on the installed libraries is kept between runs (the Vega
+    bundle of the what-if page): ``$H200CAST_CACHE``, else ``$XDG_CACHE_HOME/h200cast``,
+    else ``~/.cache/h200cast``."""
+    chosen = os.environ.get(CACHE_ENV, "")
+    if chosen:
+        return Path(chosen)
+    xdg = os.environ.get("XDG_CACHE_HOME", "")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "h200cast"

@@ -131,9 +131,9 @@ def page(figure: Any, title: str, intro: str) -> str:
     """A self-contained page: Vega bundled in (offline), the figure, its controls and the permalink."""
     import html
 
-    import vl_convert as vlc
+    from h200cast.views import bundle
 
-    doc: str = vlc.vegalite_to_html(figure.to_json(), bundle=True)
+    doc = bundle.page(figure.to_dict())
     embed = "vegaEmbed('#vega-chart', spec, opts).catch(console.error);"
     if embed not in doc:  # the layout of vl-convert's page changed: fail loudly, not silently
         raise RuntimeError("vl-convert's HTML no longer embeds the chart as expected")

@@ -1,0 +1,97 @@
+"""A Vega-Lite spec as a self-contained HTML page, Vega bundled in, the bundle cached on disk.
+
+``vl_convert.vegalite_to_html(..., bundle=True)`` bundles Vega, Vega-Lite and vega-embed
+into the page, which costs about 1.3 s (1.6 s of CPU) the first time in each process: a
+third of the what-if page, and the largest single step of a report's own process. The
+bundle depends only on the installed vl-convert, so its page is made once per version
+(with a placeholder spec) and kept in :func:`h200cast.settings.cache_dir`; a page is then
+that template with the spec, as compact JSON, in place of the placeholder. It is
+vl-convert's page but for how the spec's JSON spells a number (``1e-05`` for its
+``0.00001``: the same value) and ``</``, escaped so that a string cannot end the script.
+
+The cached file starts with the SHA-256 of the template it holds, which is checked before
+it is used: a file that is not a whole template (truncated, edited) is made again. Where the cache cannot
+be written (read-only, full), the page is made the slow way, and nothing fails.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from h200cast.errors import InputError
+from h200cast.io.atomic import atomic_write_text
+
+PLACEHOLDER = {"description": "h200cast-bundle-placeholder-7d1c2b"}
+"""The spec the cached template is made with: its JSON occurs once, where a spec goes."""
+
+SPEC_AT = "const spec = "
+"""What precedes the spec in vl-convert's page."""
+
+
+def page(spec: Any) -> str:
+    """The page ``vl_convert.vegalite_to_html(spec, bundle=True)`` makes, from the cached
+    template (see the module's note for how the two may differ).
+
+    ``spec`` is a Vega-Lite spec: a mapping, or its JSON text.
+    """
+    parsed = json.loads(spec) if isinstance(spec, str) else spec
+    template = _template()
+    if template is None:  # vl-convert's page changed its layout: the slow way, unchanged
+        return _direct(parsed)
+    return template.replace(_spec_json(PLACEHOLDER), _spec_json(parsed), 1)
+
+
+def _spec_json(spec: Any) -> str:
+    """A spec as its page's script holds it: compact JSON, not escaped to ASCII (as
+    vl-convert writes it), with ``</`` escaped so that no string in it can end the script."""
+    text = json.dumps(spec, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return text.replace("</", "<\\/")
+
+
+def _direct(spec: Any) -> str:
+    import vl_convert as vlc
+
+    doc: str = vlc.vegalite_to_html(spec, bundle=True)
+    return doc
+
+
+def cache_file() -> Path:
+    """Where this vl-convert's template is kept."""
+    from importlib.metadata import version
+
+    from h200cast import settings
+
+    return settings.cache_dir() / f"vl-convert-{version('vl-convert-python')}-page.html"
+
+
+def _template() -> str | None:
+    """The page of :data:`PLACEHOLDER`, from the cache or made (and cached); None when
+    vl-convert's page does not hold the placeholder once, after :data:`SPEC_AT`."""
+    file = cache_file()
+    try:
+        head, _, text = file.read_text(encoding="utf-8").partition("\n")
+    except (OSError, UnicodeDecodeError):
+        head, text = "", ""
+    if head == _head(text) and _is_template(text):
+        return text
+    made = _direct(PLACEHOLDER)
+    if not _is_template(made):
+        return None
+    with contextlib.suppress(InputError, OSError):  # unwritable: the next process bundles again
+        atomic_write_text(file, _head(made) + "\n" + made)
+    return made
+
+
+def _head(text: str) -> str:
+    """The cached file's first line: the digest of the template that follows it."""
+    return "sha256 " + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _is_template(text: str) -> bool:
+    """Whether ``text`` holds the placeholder once, where vl-convert puts the spec."""
+    marker = _spec_json(PLACEHOLDER)
+    return text.count(marker) == 1 and SPEC_AT + marker in text

@@ -11,6 +11,7 @@ import subprocess
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
@@ -663,6 +664,60 @@ def test_a_kernel_gets_the_job_environment(tmp_path: Path) -> None:
     printed = nbformat.read(tmp_path / "out.ipynb", 4).cells[0].outputs[0]["text"].strip()
     assert printed == str(tmp_path / "elsewhere")
     assert os.environ.get("H200CAST_PARAMS") == before  # the caller's environment is restored
+
+
+def test_a_notebook_whose_kernel_dies_leaves_its_output_file_as_it_was(tmp_path: Path) -> None:
+    # papermill wrote the whole notebook at every cell's start and end: a kernel that died
+    # in the third cell left its first two in the output, which for `h200cast notebooks
+    # --refresh` is the committed notebook itself
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell("x = 1"),
+        nbformat.v4.new_code_cell("print(x)"),
+        nbformat.v4.new_code_cell("import os\nos._exit(1)"),
+    ]
+    nbformat.write(nb, tmp_path / "dies.ipynb")
+    out = tmp_path / "out.ipynb"
+    out.write_text("the notebook as it was", encoding="utf-8")
+    o = runner.execute(runner.Job(tmp_path / "dies.ipynb", out, {}))
+    assert not o.ok and "Dead" in o.error
+    assert out.read_text(encoding="utf-8") == "the notebook as it was"
+
+
+def test_a_failing_cell_is_written_with_its_error(tmp_path: Path) -> None:
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("print('before')"), nbformat.v4.new_code_cell("1 / 0")]
+    nbformat.write(nb, tmp_path / "fails.ipynb")
+    o = runner.execute(runner.Job(tmp_path / "fails.ipynb", tmp_path / "out.ipynb", {}))
+    assert not o.ok and "ZeroDivisionError" in o.error
+    cells = [c for c in nbformat.read(tmp_path / "out.ipynb", 4).cells if c.cell_type == "code"]
+    assert cells[0].outputs[0]["text"] == "before\n"
+    assert cells[1].outputs[0]["ename"] == "ZeroDivisionError"
+
+
+def test_pages_converted_in_one_process_are_as_each_alone(tmp_path: Path) -> None:
+    # the exporter is made once per process; a page must not carry anything of the last
+    import nbformat
+
+    def page(text: str) -> Any:
+        nb = nbformat.v4.new_notebook()
+        nb.cells = [
+            nbformat.v4.new_markdown_cell(f"# {text}", id="heading"),
+            nbformat.v4.new_code_cell("1", id="code"),
+        ]
+        nb.cells[1].outputs = [nbformat.v4.new_output("stream", text=text)]
+        return nb
+
+    runner._exporter.cache_clear()
+    alone = runner.to_html(page("quokka"), "Quokka", "quokka_files")
+    runner._exporter.cache_clear()
+    runner.to_html(page("zebra"), "Zebra", "zebra_files")
+    assert runner.to_html(page("quokka"), "Quokka", "quokka_files") == alone
+    assert "quokka" in alone and "zebra" not in alone.lower()
 
 
 def test_cached_pages_follow_the_data_and_the_libraries(

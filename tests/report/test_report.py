@@ -699,6 +699,21 @@ def test_a_failing_cell_is_written_with_its_error(tmp_path: Path) -> None:
     assert cells[1].outputs[0]["ename"] == "ZeroDivisionError"
 
 
+def test_a_notebooks_title_is_its_first_heading_from_its_json_as_from_nbformat() -> None:
+    # the report reads the analyses' titles from their JSON (no nbformat import, no
+    # validation): a source saved as a list of lines must give what nbformat's string gives
+    import nbformat
+
+    for nb in runner.notebook_paths():
+        raw = json.loads(nb.read_bytes())
+        assert runner.heading(raw) == runner.heading(nbformat.read(nb, 4))
+        assert runner.heading(raw)  # every notebook has a title
+    first = {"cell_type": "markdown", "source": ["Some text\n", "## Second line heading\n"]}
+    code = {"cell_type": "code", "source": "# a comment, not a heading"}
+    assert runner.heading({"cells": [code, first]}) == "Second line heading"
+    assert runner.heading({"cells": [code]}) == ""
+
+
 def test_pages_converted_in_one_process_are_as_each_alone(tmp_path: Path) -> None:
     # the exporter is made once per process; a page must not carry anything of the last
     import nbformat

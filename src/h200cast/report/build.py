@@ -190,8 +190,6 @@ def plan_pages(
 
     ``digests`` are the digests of the runs' scenarios, in the order of ``runs``.
     """
-    import nbformat
-
     from h200cast.report.runner import STANCE_PAGE, heading, notebook_paths
     from h200cast.views.notebook import KIND_WORDS
 
@@ -217,6 +215,7 @@ def plan_pages(
     )  # no names would mean every notebook
     chains = [name for kind, name in runs if kind == "switching"]
     for nb in chosen:
+        raw = nb.read_bytes()
         params = {"draws": draws, "seed": seed, "vintage": vintage}
         if chains:  # the analyses take the first chain as the run their parameters select
             params["switching"] = chains[0]
@@ -226,8 +225,8 @@ def plan_pages(
                 nb.stem,
                 nb,
                 params,
-                _key(nb.read_bytes().hex(), params, every, __version__, src, png),
-                f"h200cast: {heading(nbformat.read(nb, 4)) or nb.stem}",
+                _key(raw.hex(), params, every, __version__, src, png),
+                f"h200cast: {heading(json.loads(raw)) or nb.stem}",
             )
         )
     return pages

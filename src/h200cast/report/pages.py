@@ -10,6 +10,7 @@ its bar replaced, not doubled.
 
 from __future__ import annotations
 
+import functools
 import html
 import html.parser
 from collections.abc import Sequence
@@ -54,6 +55,13 @@ class Group:
 
 def template(name: str) -> Any:
     """A Jinja2 template of ``report/templates/``; ``e`` escapes as :func:`html.escape` does."""
+    return _templates().get_template(name)
+
+
+@functools.cache
+def _templates() -> Any:
+    """The templates' environment, made once per process: it compiles each template when
+    first asked for it and keeps it (a report asks for the navigation bar on every page)."""
     import jinja2
 
     env = jinja2.Environment(
@@ -63,7 +71,7 @@ def template(name: str) -> Any:
         undefined=jinja2.StrictUndefined,
     )
     env.filters["e"] = html.escape
-    return env.get_template(name)
+    return env
 
 
 def root_of(page: str) -> str:

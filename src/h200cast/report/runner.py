@@ -197,10 +197,15 @@ def kernel_config(sockets: Path) -> Any:
 
 
 def heading(nb: Any) -> str:
-    """The notebook's first Markdown heading (its title), or ``""``."""
-    for cell in nb.cells:
-        if cell.cell_type == "markdown":
-            for line in cell.source.splitlines():
+    """The notebook's first Markdown heading (its title), or ``""``.
+
+    ``nb`` is a notebook as nbformat reads it, or as its JSON (a cell's source a list of
+    lines), which needs neither nbformat's import nor its validation.
+    """
+    for cell in nb["cells"]:
+        if cell["cell_type"] == "markdown":
+            source = cell["source"]
+            for line in ("".join(source) if isinstance(source, list) else source).splitlines():
                 if line.startswith("#"):
                     return line.lstrip("#").strip()
     return ""

@@ -33,6 +33,8 @@ PROBE = (
     "print('vl_convert' in sys.modules)\n"
     "from ipykernel.kernelapp import IPKernelApp\n"
     "print(IPKernelApp.instance().parent_handle == os.getppid())  # it ends with its parent\n"
+    "import gc\n"
+    "print('collects garbage', gc.isenabled())\n"
     "warnings.warn('a warning the notebook shows')\n"
 )
 
@@ -91,6 +93,8 @@ def test_a_forked_kernel_shows_what_a_freshly_started_one_does(
     lines = text.splitlines()
     assert lines[:2] == [str(tmp_path), "seen True"] and lines[2].endswith("__main__")
     assert lines[4:6] == ["False", "True"]  # no vl_convert; the parent it watches
+    # the template collects nothing while it warms up; each kernel does again
+    assert lines[6] == "collects garbage True"
     assert "a warning the notebook shows" in json.dumps(forked[0][0])
     assert "ZeroDivisionError" in json.dumps(forked[0][0][1])
     # a fresh kernel is this process's child; a forked one is the template's

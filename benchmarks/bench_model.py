@@ -5,8 +5,10 @@ Measures, on this machine:
   in a fresh process (what a CLI run pays, including first-touch of its memory) and the
   best of several calls in one process (steady state);
 * the metrics summary on those paths;
-* the engine's steady state against a numpy probe that makes as many elementwise passes
-  over arrays of the same size (:mod:`probe`), as a ratio measured in the same run;
+* the engine's steady state against numpy probes of as many elementwise passes over
+  arrays of the same size (:mod:`probe`), as ratios measured in the same run: the first
+  probe (its numpy calls at their mean size) and the matched one (every pass at its own
+  size, the copies into the stored series and into draw order included, views not);
 * Python's start-up, and ``h200cast run --json`` end to end at 1,000 and 100,000 draws.
 
 Fresh-process figures are medians over several processes: first-touch memory costs on
@@ -136,8 +138,10 @@ SWEEP_INPUTS = {
 
 
 def probe_rows(draws: int) -> list[tuple[str, str]]:
-    """The engine's steady state against a numpy probe of its elementwise passes (:mod:`probe`)."""
-    from probe import count, probe_seconds
+    """The engine's steady state against two numpy probes of its elementwise passes
+    (:mod:`probe`): the first, of its numpy calls at their mean size, and the matched one,
+    of every pass (copies included, views not) at its own size."""
+    from probe import count, matched_seconds, passes, probe_seconds
 
     from h200cast.engine.model import sample, simulate_values
     from h200cast.results.scenarios import load_scenario
@@ -150,20 +154,31 @@ def probe_rows(draws: int) -> list[tuple[str, str]]:
     ):
         sc = load_scenario(ref, vintage="2026-01-31")
         calls, elements, _ = count(sc, draws)
+        by_size = passes(sc, draws)
         values = sample(sc, draws, 1).values
-        engine, probe = [], []
-        for _ in range(3):  # interleaved: the engine, then the probe, three times
+        engine, probe, matched = [], [], []
+        for _ in range(3):  # interleaved: the engine, then each probe, three times
             t = time.perf_counter()
             simulate_values(sc, values, 1)
             engine.append(time.perf_counter() - t)
             probe.append(probe_seconds(calls, elements, repeat=1))
-        e, p = min(engine), min(probe)
+            matched.append(matched_seconds(by_size, repeat=1))
+        e, p, m = min(engine), min(probe), min(matched)
+        n_copies = sum(c for (kind, _), c in by_size.items() if kind == "copy")
+        n_passes = sum(by_size.values()) - n_copies
         rows.append(
             (
                 f"engine, {ref.kind} {ref.name}, {draws:,} draws x 36 months, steady state, against "
-                f"a numpy probe of its {calls:,} elementwise passes over arrays of "
+                f"a numpy probe of its {calls:,} numpy calls over arrays of their mean size, "
                 f"{elements // calls:,} values (best of 3, interleaved)",
                 f"{e:.2f} s against {p:.2f} s: {e / p:.1f}x the probe",
+            )
+        )
+        rows.append(
+            (
+                f"the same against the matched probe: {n_passes:,} computing passes (each one "
+                f"multiply) and {n_copies:,} copies, every one at its own size, no view counted",
+                f"{e:.2f} s against {m:.2f} s: {e / m:.2f}x the matched probe",
             )
         )
     return rows

@@ -9,7 +9,7 @@ from support import ROOT
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from probe import Counted, count, probe_seconds
+from probe import Counted, count, matched_seconds, passes, probe_seconds
 
 from h200cast.engine.model import sample, simulate_values
 from h200cast.results.scenarios import load_scenario
@@ -40,3 +40,36 @@ def test_the_engine_counted_gives_the_engines_numbers() -> None:
     calls, elements, kinds = count(sc, 300)
     assert calls > 1000 and elements > 300 * 36 * 10 and kinds["multiply.__call__"] > 0
     assert probe_seconds(10, 1000, repeat=1) > 0
+
+
+def test_the_matched_probe_counts_copies_at_their_size_and_no_views() -> None:
+    a = np.arange(12.0).view(Counted)
+    Counted.reset()
+    wide = np.broadcast_to(a, (3, 12))  # a view: no pass
+    b = wide * 2.0  # a pass of 36 values
+    b[0] = 0.0  # a copy (a fill) of 12 values
+    c = b.copy()  # a copy of 36
+    np.copyto(c, b)  # and another
+    assert Counted.by_size == {("pass", 36): 1, ("copy", 12): 1, ("copy", 36): 2}
+    assert isinstance(c, Counted) and np.array_equal(c.view(np.ndarray)[0], np.zeros(12))
+
+
+def test_the_matched_probe_sees_the_engines_copies_into_draw_order() -> None:
+    sc = load_scenario(ScenarioRef("stance", "selective_approval"), vintage="2026-01-31")
+    draws, months = 300, sc.calendar.horizon_months
+    by_size = passes(sc, draws)
+    # each stored series is copied into draw order once: a copy of draws x months values
+    # (before, the probe did not see them; and it counted every broadcast as a pass)
+    stored = by_size["copy", draws * months]
+    assert stored >= 13
+    calls, _, kinds = count(sc, draws)
+    assert kinds["broadcast_to"] > 0
+    assert sum(by_size.values()) > calls - kinds["broadcast_to"]  # the copies it missed
+    # the engine's numbers are the same with its arrays counted
+    import h200cast.engine.model as model
+
+    assert model.np is np  # put back
+    plain = simulate_values(sc, sample(sc, draws, 1).values, 1)
+    again = simulate_values(sc, sample(sc, draws, 1).values, 1)
+    np.testing.assert_array_equal(plain["shipments"], again["shipments"])
+    assert matched_seconds({("pass", 100): 3, ("copy", 100): 2}, repeat=1) > 0

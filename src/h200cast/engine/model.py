@@ -363,8 +363,9 @@ def _rounds_by(m: Any, end: np.ndarray, every: np.ndarray) -> np.ndarray:
     """Rounds of licences issued by the end of month ``m``: the first at time ``end``, then one
     every ``every`` months."""
     with np.errstate(invalid="ignore"):
-        since = m + 1.0 - end
-        return np.where(since > 0, np.ceil(since / every), 0.0)
+        # none before ``end``: the time since it is raised to +0.0 there (a maximum, not a
+        # where, which numpy runs several times as slowly over a block's months)
+        return np.ceil(np.maximum(m + 1.0 - end, 0.0) / every)
 
 
 def us_cap_cumulative(v: Getter, t: Any) -> np.ndarray:
@@ -1159,9 +1160,15 @@ def approval_batches(d: Draws, key: str, w: np.ndarray) -> np.ndarray:
     active = w > 0
     first = np.where(active.any(axis=1), active.argmax(axis=1), np.inf)[:, None]  # (1 or draws, 1)
     with np.errstate(invalid="ignore"):
-        since = t - first
-        count = np.where(since >= 0, np.floor(since / d.col(f"{key}.follow_on_every_months")), -1.0)
-    rounds = np.diff(count, axis=1, prepend=-1.0)  # later rounds falling in each month
-    batches = np.where(t == first, d.col(f"{key}.initial_batch_units"), 0.0)
-    batches = batches + np.where(t > first, rounds * d.col(f"{key}.follow_on_batch_units"), 0.0)
-    return np.broadcast_to(batches, (d.n, T)).copy()
+        # later rounds by each month: -1 before the first (a floor below -1 raised to it;
+        # -inf for a stance never held, whose differences would be NaN)
+        every = d.col(f"{key}.follow_on_every_months")
+        count = np.maximum(np.floor((t - first) / every), -1.0)  # (draws, months)
+    # the volumes are finite and never negative, so a product with a month's flag is the
+    # volume or 0.0 (as a where, several times as slow, would give)
+    batches = d.col(f"{key}.initial_batch_units") * (t == first)
+    # the later rounds falling in each month from the second on (the first month is never
+    # after the stance's first)
+    later = np.subtract(count[:, 1:], count[:, :-1])
+    batches[:, 1:] += later * d.col(f"{key}.follow_on_batch_units") * (t[:, 1:] > first)
+    return batches

@@ -143,6 +143,11 @@ class _CountedArrays:
 
 def passes(scenario: Any, draws: int, seed: int = 1) -> Counter[tuple[str, int]]:
     """Every elementwise pass one engine run makes: ``("pass" or "copy", size) -> count``."""
+    return counted_run(scenario, draws, seed)[0]
+
+
+def counted_run(scenario: Any, draws: int, seed: int = 1) -> tuple[Counter[tuple[str, int]], Any]:
+    """:func:`passes`, and the paths of the run it counted (the engine's numbers, counted)."""
     import h200cast.engine.model as model
 
     drawn = model.sample(scenario, draws, seed).values
@@ -150,10 +155,10 @@ def passes(scenario: Any, draws: int, seed: int = 1) -> Counter[tuple[str, int]]
     Counted.reset()
     real, model.np = model.np, _CountedArrays(model.np)  # type: ignore[assignment]
     try:
-        model.simulate_values(scenario, values, seed)
+        paths = model.simulate_values(scenario, values, seed)
     finally:
         model.np = real
-    return Counted.by_size.copy()
+    return Counted.by_size.copy(), paths
 
 
 def matched_seconds(by_size: Counter[tuple[str, int]], repeat: int = 3) -> float:

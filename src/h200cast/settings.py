@@ -149,10 +149,12 @@ def fork_kernels() -> bool:
 
 def cache_dir() -> Path:
     """Where what depends only on the installed libraries is kept between runs (the Vega
-    bundle of the what-if page): ``$H200CAST_CACHE``, else ``$XDG_CACHE_HOME/h200cast``,
-    else ``~/.cache/h200cast``."""
+    bundle of the what-if page): ``$H200CAST_CACHE``, else ``$XDG_CACHE_HOME/h200cast`` (when
+    it is an absolute path), else ``~/.cache/h200cast``; ``Path.home`` raises RuntimeError
+    where there is no home folder."""
     chosen = os.environ.get(CACHE_ENV, "")
     if chosen:
         return Path(chosen)
     xdg = os.environ.get("XDG_CACHE_HOME", "")
-    return (Path(xdg) if xdg else Path.home() / ".cache") / "h200cast"
+    # a relative XDG_CACHE_HOME is ignored, as the XDG base directory specification says
+    return (Path(xdg) if os.path.isabs(xdg) else Path.home() / ".cache") / "h200cast"

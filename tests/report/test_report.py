@@ -558,6 +558,36 @@ LOCAL = ("file", "data", "blob", "about")
 """The URL schemes a page of the report may load from: nothing leaves the machine."""
 
 
+def test_no_title_can_break_the_bundled_vega_page(
+    chromium: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a string in the spec could end the page's script (</script>) or open a comment that
+    # the script never closes (<!--<script>): vl-convert's own page breaks on both
+    from h200cast.views import bundle
+
+    monkeypatch.setenv(settings.CACHE_ENV, str(tmp_path / "cache"))
+    titles = [
+        "a </script><script>document.title='PWNED'</script> b",
+        "x <!--<script> y",
+        "<!--<script>--> ok </SCRIPT>",
+    ]
+    for i, title in enumerate(titles):
+        spec = {
+            "title": title,
+            "data": {"values": [{"x": 1, "y": 2}, {"x": 2, "y": 3}]},
+            "mark": "bar",
+            "encoding": {
+                "x": {"field": "x", "type": "ordinal"},
+                "y": {"field": "y", "type": "quantitative"},
+            },
+        }
+        page = tmp_path / f"hostile{i}.html"
+        page.write_text(bundle.page(spec), encoding="utf-8")
+        dom = _browse(chromium, page, tmp_path, "--dump-dom").stdout
+        assert 'class="marks"' in dom, f"no chart drawn for the title {title!r}"
+        assert "<title>PWNED" not in dom and "html.escape" not in dom
+
+
 def test_every_page_works_offline_at_1280_px(built: Path, chromium: str, tmp_path: Path) -> None:
     # Point 5 of issue 12, for the report's pages: with the network blocked, no console
     # error and no request off the machine; every chart drawn, inside a 1,280 px window,

@@ -14,7 +14,7 @@ from h200cast.views import bundle
 
 SPEC: dict[str, Any] = {
     "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
-    "description": "a </script> in a title, é, and numbers: 1e-05 1e20",
+    "description": "a </script> in a title, <!--<script> too, é, and numbers: 1e-05 1e20",
     "data": {"values": [{"x": 1e-05, "y": 1e20, "z": 0.1, "w": 3.0, "n": None}]},
     "mark": "point",
     "encoding": {"x": {"field": "x", "type": "quantitative"}},
@@ -42,8 +42,12 @@ def test_the_page_is_vl_converts_with_the_spec_in_place(cache: Path) -> None:
     head, spec, tail = _split(ours)
     assert (head, spec, tail) == _split(theirs)
     assert spec == SPEC
-    # the one string that could end the page's script early is escaped, as vl-convert's is not
+    # no "<" in the spec's text, so that no string ends the script or opens a comment in
+    # it; vl-convert leaves them as written, and its own page breaks
+    rest = ours.split(bundle.SPEC_AT, 1)[1]
+    assert "<" not in rest[: json.JSONDecoder().raw_decode(rest)[1]]
     assert ours.count("</script>") == theirs.count("</script>") - 1
+    assert theirs.count("<!--<script>") == ours.count("<!--<script>") + 1
     assert bundle.page(json.dumps(SPEC)) == ours  # a spec's JSON text gives the same page
 
 
@@ -105,6 +109,30 @@ def test_a_page_without_the_placeholder_is_made_the_slow_way(
     assert not bundle.cache_file().exists()  # nothing kept that is not a template
 
 
+def test_a_new_template_replaces_other_versions_and_nothing_else(cache: Path) -> None:
+    cache.mkdir(parents=True)
+    old = cache / f"{bundle.PREFIX}0.1.0{bundle.SUFFIX}"
+    other = cache / "notes.txt"
+    old.write_text("an older vl-convert's template", encoding="utf-8")
+    other.write_text("not ours", encoding="utf-8")
+    bundle.page(SPEC)
+    assert sorted(p.name for p in cache.iterdir()) == sorted(
+        [bundle.cache_file().name, "notes.txt"]
+    )
+
+
+def test_without_a_home_folder_the_page_is_made_the_slow_way(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_home() -> Path:
+        raise RuntimeError("Could not determine home directory.")
+
+    monkeypatch.delenv(settings.CACHE_ENV, raising=False)
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.setattr(Path, "home", staticmethod(no_home))
+    assert _split(bundle.page(SPEC))[1] == SPEC
+
+
 def test_the_cache_folder_follows_its_variables(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -113,6 +141,8 @@ def test_the_cache_folder_follows_its_variables(
     assert settings.cache_dir() == tmp_path / "xdg" / "h200cast"
     monkeypatch.delenv("XDG_CACHE_HOME")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert settings.cache_dir() == tmp_path / "home" / ".cache" / "h200cast"
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative/cache")  # ignored, as the XDG spec says
     assert settings.cache_dir() == tmp_path / "home" / ".cache" / "h200cast"
     monkeypatch.setenv(settings.CACHE_ENV, str(tmp_path / "mine"))
     assert settings.cache_dir() == tmp_path / "mine"

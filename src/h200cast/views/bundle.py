@@ -7,11 +7,16 @@ bundle depends only on the installed vl-convert, so its page is made once per ve
 (with a placeholder spec) and kept in :func:`h200cast.settings.cache_dir`; a page is then
 that template with the spec, as compact JSON, in place of the placeholder. It is
 vl-convert's page but for how the spec's JSON spells a number (``1e-05`` for its
-``0.00001``: the same value) and ``</``, escaped so that a string cannot end the script.
+``0.00001``: the same value) and ``<``, written ``\u003c`` so that no string in the spec
+can end the script or open a comment (``</script>``, ``<!--<script>``), which breaks
+vl-convert's own page. The spec must be JSON: a NaN is refused (Altair's ``to_dict`` never
+makes one), where vl-convert writes ``null``.
 
 The cached file starts with the SHA-256 of the template it holds, which is checked before
-it is used: a file that is not a whole template (truncated, edited) is made again. Where the cache cannot
-be written (read-only, full), the page is made the slow way, and nothing fails.
+it is used, against damage (a truncated or edited file is made again), not against a
+deliberate change. Where the cache cannot be found or written (no home folder, read-only,
+full), the page is made the slow way, and nothing fails. Making a template removes those
+of other vl-convert versions from the folder.
 """
 
 from __future__ import annotations
@@ -47,9 +52,10 @@ def page(spec: Any) -> str:
 
 def _spec_json(spec: Any) -> str:
     """A spec as its page's script holds it: compact JSON, not escaped to ASCII (as
-    vl-convert writes it), with ``</`` escaped so that no string in it can end the script."""
+    vl-convert writes it), with every ``<`` written ``\\u003c`` (the same string to
+    JSON), so that none can end the script or start a comment in it."""
     text = json.dumps(spec, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    return text.replace("</", "<\\/")
+    return text.replace("<", "\\u003c")
 
 
 def _direct(spec: Any) -> str:
@@ -59,30 +65,41 @@ def _direct(spec: Any) -> str:
     return doc
 
 
+PREFIX = "vl-convert-"
+SUFFIX = "-page.html"
+
+
 def cache_file() -> Path:
     """Where this vl-convert's template is kept."""
     from importlib.metadata import version
 
     from h200cast import settings
 
-    return settings.cache_dir() / f"vl-convert-{version('vl-convert-python')}-page.html"
+    return settings.cache_dir() / f"{PREFIX}{version('vl-convert-python')}{SUFFIX}"
 
 
 def _template() -> str | None:
     """The page of :data:`PLACEHOLDER`, from the cache or made (and cached); None when
     vl-convert's page does not hold the placeholder once, after :data:`SPEC_AT`."""
-    file = cache_file()
     try:
-        head, _, text = file.read_text(encoding="utf-8").partition("\n")
-    except (OSError, UnicodeDecodeError):
-        head, text = "", ""
+        file: Path | None = cache_file()
+    except (RuntimeError, ImportError):  # no home folder; vl-convert not installed as a package
+        file = None
+    head, text = "", ""
+    if file is not None:
+        with contextlib.suppress(OSError, UnicodeDecodeError):
+            head, _, text = file.read_text(encoding="utf-8").partition("\n")
     if head == _head(text) and _is_template(text):
         return text
     made = _direct(PLACEHOLDER)
     if not _is_template(made):
         return None
-    with contextlib.suppress(InputError, OSError):  # unwritable: the next process bundles again
-        atomic_write_text(file, _head(made) + "\n" + made)
+    if file is not None:
+        with contextlib.suppress(InputError, OSError):  # unwritable: the next one bundles again
+            atomic_write_text(file, _head(made) + "\n" + made)
+            for old in file.parent.glob(f"{PREFIX}*{SUFFIX}"):
+                if old != file:  # another version's: never read again
+                    old.unlink()
     return made
 
 

@@ -145,7 +145,7 @@ def execute(job: Job) -> Outcome:
                     str(job.output),
                     parameters=job.parameters or None,
                     # not the whole notebook again at every cell's start and end (about
-                    # 24 times a page, 0.35 s of CPU): once when it has run, or has failed
+                    # 24 times a page, each serialised whole): once when it has run, or failed
                     request_save_on_cell_execute=False,
                     cwd=str(job.notebook.parent),
                     progress_bar=False,

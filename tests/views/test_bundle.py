@@ -113,12 +113,15 @@ def test_a_new_template_replaces_other_versions_and_nothing_else(cache: Path) ->
     cache.mkdir(parents=True)
     old = cache / f"{bundle.PREFIX}0.1.0{bundle.SUFFIX}"
     other = cache / "notes.txt"
-    old.write_text("an older vl-convert's template", encoding="utf-8")
+    alike = cache / f"{bundle.PREFIX}mine{bundle.SUFFIX}"  # a user's file named like ours
+    old.write_text("sha256 " + "0" * 64 + "\nan older vl-convert's template", encoding="utf-8")
     other.write_text("not ours", encoding="utf-8")
+    alike.write_text("my own page", encoding="utf-8")
     bundle.page(SPEC)
     assert sorted(p.name for p in cache.iterdir()) == sorted(
-        [bundle.cache_file().name, "notes.txt"]
+        [bundle.cache_file().name, "notes.txt", alike.name]
     )
+    assert alike.read_text(encoding="utf-8") == "my own page"
 
 
 def test_without_a_home_folder_the_page_is_made_the_slow_way(

@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -98,9 +99,17 @@ def _template() -> str | None:
         with contextlib.suppress(InputError, OSError):  # unwritable: the next one bundles again
             atomic_write_text(file, _head(made) + "\n" + made)
             for old in file.parent.glob(f"{PREFIX}*{SUFFIX}"):
-                if old != file:  # another version's: never read again
+                if old != file and _ours(old):  # another version's: never read again
                     old.unlink()
     return made
+
+
+def _ours(file: Path) -> bool:
+    """Whether ``file`` is a template this module wrote (its first line a digest line), so
+    that a file of the same name in a folder chosen with ``H200CAST_CACHE`` is left alone."""
+    with file.open("rb") as fh:
+        first = fh.readline(80)
+    return re.fullmatch(rb"sha256 [0-9a-f]{64}\n", first) is not None
 
 
 def _head(text: str) -> str:

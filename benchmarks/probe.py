@@ -123,14 +123,10 @@ class _CountedArrays:
         return self._real.empty(*args, **kwargs).view(Counted)
 
     def zeros(self, *args: Any, **kwargs: Any) -> Any:
-        out = self._real.zeros(*args, **kwargs)
-        Counted.by_size["copy", int(out.size)] += 1  # a fill
-        return out.view(Counted)
+        return _filled(self._real.zeros(*args, **kwargs))
 
     def ones(self, *args: Any, **kwargs: Any) -> Any:
-        out = self._real.ones(*args, **kwargs)
-        Counted.by_size["copy", int(out.size)] += 1
-        return out.view(Counted)
+        return _filled(self._real.ones(*args, **kwargs))
 
     def ascontiguousarray(self, a: Any, *args: Any, **kwargs: Any) -> Any:
         # not dispatched to Counted by numpy (only its like= is): the copy into draw order
@@ -139,6 +135,12 @@ class _CountedArrays:
         if not (isinstance(plain, np.ndarray) and np.shares_memory(out, plain)):
             Counted.by_size["copy", int(out.size)] += 1
         return out.view(Counted)
+
+
+def _filled(out: np.ndarray) -> Any:
+    """A new array the engine fills (``zeros``, ``ones``): one copy pass of its size, counted."""
+    Counted.by_size["copy", int(out.size)] += 1
+    return out.view(Counted)
 
 
 def passes(scenario: Any, draws: int, seed: int = 1) -> Counter[tuple[str, int]]:
